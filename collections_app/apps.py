@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CollectionsAppConfig(AppConfig):
+    """Collections, submissions, the ingest pipeline and the quality-rules engine."""
+
+    name = "collections_app"
+    verbose_name = "Collections and submissions"
+
+    def ready(self):
+        # Rules register themselves on import.
+        from . import rules  # noqa: F401

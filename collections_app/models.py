@@ -1,0 +1,276 @@
+from datetime import date
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from portal.accounts.models import Provider
+
+
+class CollectionKind(models.TextChoices):
+    STUDENT_RECORD = "student_record", "Student record"
+    CONTACT_DETAILS = "contact_details", "Graduate Outcomes contact details"
+
+
+class Cohort(models.TextChoices):
+    A = "A", "Cohort A"
+    B = "B", "Cohort B"
+    C = "C", "Cohort C"
+    D = "D", "Cohort D"
+
+
+class Collection(models.Model):
+    """One data collection, e.g. C23051 (Student record 2023/24), with its deadlines."""
+
+    reference = models.CharField(max_length=6, unique=True, validators=[RegexValidator(r"^C\d{5}$", "Like C23051.")])
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=CollectionKind.choices)
+    reporting_year = models.PositiveIntegerField(help_text="First year of the reporting year: 2023 for 2023/24.")
+    cohort = models.CharField(max_length=1, choices=Cohort.choices, blank=True)
+    opens = models.DateTimeField()
+    approval_deadline = models.DateTimeField()
+    final_updates_deadline = models.DateTimeField(null=True, blank=True)
+    contact_period_start = models.DateField(null=True, blank=True)
+    contact_period_end = models.DateField(null=True, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="next_collections",
+        help_text="The previous year's collection, used for year-on-year checks.",
+    )
+
+    class Meta:
+        ordering = ["-reporting_year", "reference"]
+
+    def __str__(self):
+        return f"{self.reference} {self.name}"
+
+    @property
+    def recid(self) -> str:
+        return self.reference[1:]
+
+    @property
+    def reporting_year_label(self) -> str:
+        return f"{self.reporting_year}/{str(self.reporting_year + 1)[-2:]}"
+
+    @property
+    def reporting_period_start(self) -> date:
+        return date(self.reporting_year, 8, 1)
+
+    @property
+    def reporting_period_end(self) -> date:
+        return date(self.reporting_year + 1, 7, 31)
+
+    @property
+    def closes_at(self):
+        """Uploads are accepted until the final-updates deadline, else the approval deadline."""
+        if self.final_updates_deadline and self.final_updates_deadline > self.approval_deadline:
+            return self.final_updates_deadline
+        return self.approval_deadline
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.opens <= at < self.closes_at
+
+    def phase(self, at=None) -> str:
+        at = at or timezone.now()
+        if at < self.opens:
+            return "not_open"
+        if at < self.approval_deadline:
+            return "open"
+        if at < self.closes_at:
+            return "final_updates"
+        return "closed"
+
+
+class SubmissionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+    PASSED = "passed", "Passed"
+    APPROVED = "approved", "Approved"
+    SUPERSEDED = "superseded", "Superseded"
+    ERROR = "error", "Processing error"
+
+
+class Stage(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SCHEMA = "schema", "Schema check"
+    LOADING = "loading", "Loading records"
+    RULES = "rules", "Quality rules"
+    LINKING = "linking", "Year-on-year linking"
+    DONE = "done", "Done"
+
+
+IN_FLIGHT = (SubmissionStatus.QUEUED, SubmissionStatus.PROCESSING)
+COMPLETED = (SubmissionStatus.FAILED, SubmissionStatus.PASSED)
+
+
+def submission_upload_path(instance, filename):
+    return f"submissions/{instance.collection.reference}/{instance.provider.ukprn}/{filename}"
+
+
+class Submission(models.Model):
+    """One uploaded file for a provider and collection, and the pipeline's verdict on it."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="submissions")
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="submissions")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    file = models.FileField(upload_to=submission_upload_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+
+    status = models.CharField(max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage_message = models.CharField(max_length=300, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    stage_timings = models.JSONField(default=dict, blank=True)
+
+    student_count = models.PositiveIntegerField(default=0)
+    instance_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    schema_error_count = models.PositiveIntegerField(default=0)
+    # Compared with the previous completed upload of the same provider and collection.
+    previous_submission = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    records_added = models.PositiveIntegerField(null=True, blank=True)
+    records_removed = models.PositiveIntegerField(null=True, blank=True)
+    records_changed = models.PositiveIntegerField(null=True, blank=True)
+    # Parsed from the file's header.
+    file_ukprn = models.CharField(max_length=8, blank=True)
+    file_instid = models.CharField(max_length=4, blank=True)
+    file_recid = models.CharField(max_length=5, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["provider", "collection", "-uploaded_at"])]
+
+    def __str__(self):
+        return f"Submission {self.pk} ({self.collection.reference}, {self.provider.ukprn})"
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in IN_FLIGHT
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status not in IN_FLIGHT and self.status != SubmissionStatus.ERROR
+
+
+class SchemaError(models.Model):
+    """A located schema or well-formedness error; any of these means the file was rejected."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="schema_errors")
+    line = models.PositiveIntegerField(null=True)
+    path = models.CharField(max_length=300, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["line", "id"]
+
+
+class Severity(models.TextChoices):
+    ERROR = "error", "Error"
+    WARNING = "warning", "Warning"
+
+
+# Stored record tables. Their primary keys are derived from (submission, position in file),
+# see collections_app.pipeline.ids: re-running a load writes the very same rows, and bulk COPY
+# needs no round trip to allocate ids. No database-level foreign keys: a per-row trigger check
+# would double the COPY time, and only the pipeline writes these rows, for a submission it holds.
+class Student(models.Model):
+    id = models.BigIntegerField(primary_key=True)
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    line = models.PositiveIntegerField()
+    husid = models.CharField(max_length=13)
+    ownstu = models.CharField(max_length=20, blank=True)
+    fnames = models.CharField(max_length=100)
+    surname = models.CharField(max_length=100)
+    birthdte = models.DateField()
+    gender = models.CharField(max_length=1)
+    ethnic = models.CharField(max_length=2)
+    ucasnum = models.CharField(max_length=9, blank=True)
+
+    class Meta:
+        db_table = "sr_student"
+        indexes = [models.Index(fields=["submission", "husid"], name="sr_student_sub_husid")]
+
+
+class Instance(models.Model):
+    id = models.BigIntegerField(primary_key=True)
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    student = models.ForeignKey(Student, on_delete=models.DO_NOTHING, related_name="instances", db_constraint=False)
+    line = models.PositiveIntegerField()
+    husid = models.CharField(max_length=13)  # denormalised from the student: HIN joins stay narrow
+    numhus = models.CharField(max_length=20)
+    ownpsd = models.CharField(max_length=20, blank=True)
+    qualaim = models.CharField(max_length=2)
+    ptitle = models.CharField(max_length=255)
+    comdate = models.DateField()
+    mode = models.CharField(max_length=2)
+    rsnleave = models.CharField(max_length=2, blank=True)
+    dateleft = models.DateField(null=True)
+    notact = models.CharField(max_length=2, blank=True)
+    qual1 = models.CharField(max_length=2, blank=True)
+    qual2 = models.CharField(max_length=2, blank=True)
+    yrllinst = models.CharField(max_length=2, blank=True)
+    totalts = models.CharField(max_length=4, blank=True)
+    qualent2 = models.CharField(max_length=2, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    domicile = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        db_table = "sr_instance"
+        indexes = [
+            models.Index(fields=["submission", "husid", "numhus"], name="sr_instance_sub_hin"),
+        ]
+
+
+class RuleResult(models.Model):
+    """One rule's outcome for one submission (a row even when nothing failed)."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="rule_results")
+    code = models.CharField(max_length=32)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    failure_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-failure_count", "code"]
+        constraints = [models.UniqueConstraint(fields=["submission", "code"], name="rule_result_once")]
+
+
+class RuleFailure(models.Model):
+    """One record failing one rule. Written set-based by the rules engine (INSERT … SELECT)."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="failures", db_index=False)
+    code = models.CharField(max_length=32)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    instance = models.ForeignKey(
+        Instance, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    student = models.ForeignKey(Student, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    line = models.PositiveIntegerField(null=True)
+    husid = models.CharField(max_length=13, blank=True)
+    numhus = models.CharField(max_length=20, blank=True)
+    field = models.CharField(max_length=32, blank=True)
+    value = models.CharField(max_length=255, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        db_table = "sr_rule_failure"
+        indexes = [models.Index(fields=["submission", "code", "id"], name="sr_failure_sub_code")]

@@ -1,0 +1,281 @@
+"""Stream a Student record file once: validate it against the XSD and extract its records.
+
+One pass over the file does both: lxml validates while iterparse hands us each <Student>,
+whose fields go straight to two temporary files in PostgreSQL COPY text format; the element
+is then cleared, so memory stays flat whatever the file size. If the file turns out to be
+invalid the temporary files are thrown away (nothing is stored) and a second, slower pass
+finds each error's line and path (see locate.py).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .ids import record_id
+from .locate import LocatedError, locate_schema_errors, syntax_errors
+from .xmlsafe import SAFE_PARSE_OPTIONS, load_schema
+
+SCHEMA_FILE = "student_record_v1.xsd"
+ROOT_TAG = "StudentRecord"
+
+STUDENT_COLUMNS = (
+    "id",
+    "submission_id",
+    "line",
+    "husid",
+    "ownstu",
+    "fnames",
+    "surname",
+    "birthdte",
+    "gender",
+    "ethnic",
+    "ucasnum",
+)
+INSTANCE_COLUMNS = (
+    "id",
+    "submission_id",
+    "student_id",
+    "line",
+    "husid",
+    "numhus",
+    "ownpsd",
+    "qualaim",
+    "ptitle",
+    "comdate",
+    "mode",
+    "rsnleave",
+    "dateleft",
+    "notact",
+    "qual1",
+    "qual2",
+    "yrllinst",
+    "totalts",
+    "qualent2",
+    "postcode",
+    "domicile",
+)
+NULL = r"\N"
+# COPY text format: backslash, tab, newline and carriage return must be escaped. Only the
+# free-text fields can hold them; the XSD restricts the others to digits, letters and dates.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+ProgressCallback = Callable[[int, int], None]  # (bytes read, total bytes)
+
+
+@dataclass
+class ParseOutcome:
+    header: dict[str, str] = field(default_factory=dict)
+    header_lines: dict[str, int] = field(default_factory=dict)
+    students: int = 0
+    instances: int = 0
+    errors: list[LocatedError] = field(default_factory=list)
+    total_error_count: int = 0
+    student_rows: Path | None = None
+    instance_rows: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def discard_rows(self) -> None:
+        for path in (self.student_rows, self.instance_rows):
+            if path is not None and path.exists():
+                path.unlink()
+        self.student_rows = self.instance_rows = None
+
+
+class ProgressReader:
+    """File wrapper that reports how far lxml has read, at most every `step` bytes."""
+
+    def __init__(self, raw, total: int, callback: ProgressCallback | None, step: int = 1 << 20):
+        self._raw, self._total, self._callback, self._step = raw, total, callback, step
+        self._read = self._next_report = 0
+
+    def read(self, size=-1):
+        chunk = self._raw.read(size)
+        self._read += len(chunk)
+        if self._callback and self._read >= self._next_report:
+            self._next_report = self._read + self._step
+            self._callback(self._read, self._total)
+        return chunk
+
+
+def _text(element) -> str:
+    return element.text or ""
+
+
+def parse_student_record(
+    path: str | os.PathLike,
+    *,
+    submission_id: int,
+    workdir: str | os.PathLike | None = None,
+    progress: ProgressCallback | None = None,
+    error_cap: int = 1000,
+) -> ParseOutcome:
+    """Validate and extract in one streaming pass; on invalid input, locate the errors."""
+    schema = load_schema(SCHEMA_FILE)
+    outcome = ParseOutcome()
+    total = os.path.getsize(path)
+    fd_s, student_path = tempfile.mkstemp(prefix=f"sub{submission_id}-students-", dir=workdir)
+    fd_i, instance_path = tempfile.mkstemp(prefix=f"sub{submission_id}-instances-", dir=workdir)
+    outcome.student_rows, outcome.instance_rows = Path(student_path), Path(instance_path)
+
+    try:
+        with (
+            open(fd_s, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as students_out,
+            open(fd_i, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as instances_out,
+            open(path, "rb") as raw,
+        ):
+            extractor = _Extractor(submission_id, students_out, instances_out)
+            reader = ProgressReader(raw, total, progress)
+            context = etree.iterparse(
+                reader,
+                events=("end",),
+                tag=("Student", "RECID", "INSTID", "UKPRN"),
+                schema=schema,
+                **SAFE_PARSE_OPTIONS,
+            )
+            checked_prolog = False
+            try:
+                for _event, element in context:
+                    if not checked_prolog:
+                        checked_prolog = True
+                        prolog_error = _check_prolog(element.getroottree().getroot())
+                        if prolog_error:
+                            outcome.errors.append(prolog_error)
+                            break
+                    if element.tag == "Student":
+                        extractor.student(element)
+                        # Drop what we have read: the element and the siblings before it.
+                        element.clear(keep_tail=False)
+                        parent = element.getparent()
+                        while element.getprevious() is not None:
+                            del parent[0]
+                    else:
+                        outcome.header[element.tag] = _text(element)
+                        outcome.header_lines[element.tag] = element.sourceline or 0
+                if not checked_prolog and context.root is not None:
+                    prolog_error = _check_prolog(context.root)
+                    if prolog_error:
+                        outcome.errors.append(prolog_error)
+            except etree.XMLSyntaxError as exc:
+                malformed = syntax_errors(exc)
+                if malformed:
+                    outcome.errors.extend(malformed)
+                else:
+                    # Valid XML that breaks the schema: a second pass finds where.
+                    outcome.total_error_count = len(exc.error_log)
+                    outcome.errors.extend(
+                        locate_schema_errors(path, schema, cap=error_cap, fallback=exc.error_log, root_tag=ROOT_TAG)
+                    )
+            outcome.students, outcome.instances = extractor.students, extractor.instances
+    except BaseException:
+        outcome.discard_rows()
+        raise
+    if outcome.errors:
+        outcome.total_error_count = max(outcome.total_error_count, len(outcome.errors))
+        outcome.discard_rows()
+    if progress:
+        progress(total, total)
+    return outcome
+
+
+def _check_prolog(root) -> LocatedError | None:
+    doctype = root.getroottree().docinfo.doctype
+    if doctype:
+        return LocatedError(
+            line=1,
+            path="",
+            message="The file declares a DOCTYPE. Student record files must not contain a "
+            "DOCTYPE or entity declarations; remove it and upload again.",
+        )
+    if root.tag != ROOT_TAG:
+        return LocatedError(
+            line=root.sourceline,
+            path=f"/{root.tag}",
+            message=f"The root element is <{root.tag}>; a Student record file starts with <{ROOT_TAG}>.",
+        )
+    return None
+
+
+class _Extractor:
+    """Turns <Student> elements into COPY rows for sr_student and sr_instance.
+
+    This is the per-record hot path of ingest: dict comprehensions and C-level finds, no
+    per-field branching.
+    """
+
+    def __init__(self, submission_id: int, students_out, instances_out):
+        self.submission_id = submission_id
+        self.sub = str(submission_id)
+        self.students_out = students_out
+        self.instances_out = instances_out
+        self.students = 0
+        self.instances = 0
+
+    def student(self, element) -> None:
+        # Entity references (never resolved) have a non-string tag; the schema rejects them.
+        fields = {child.tag: child.text or "" for child in element}
+        self.students += 1
+        student_id = str(record_id(self.submission_id, self.students))
+        get = fields.get
+        husid = get("HUSID", "")
+        self.students_out.write(
+            "\t".join(
+                (
+                    student_id,
+                    self.sub,
+                    str(element.sourceline or 0),
+                    husid,
+                    get("OWNSTU", "").translate(_COPY_ESCAPES),
+                    get("FNAMES", "").translate(_COPY_ESCAPES),
+                    get("SURNAME", "").translate(_COPY_ESCAPES),
+                    get("BIRTHDTE") or NULL,
+                    get("GENDER", ""),
+                    get("ETHNIC", ""),
+                    get("UCASNUM", ""),
+                )
+            )
+            + "\n"
+        )
+        prefix = f"{self.sub}\t{student_id}\t"
+        write = self.instances_out.write
+        for instance in element.iterchildren("Instance"):
+            fields = {child.tag: child.text or "" for child in instance}
+            entry = instance.find("EntryProfile")
+            if entry is not None:
+                fields.update({child.tag: child.text or "" for child in entry})
+            get = fields.get
+            self.instances += 1
+            write(
+                "\t".join(
+                    (
+                        str(record_id(self.submission_id, self.instances)),
+                        prefix + str(instance.sourceline or 0),
+                        husid,
+                        get("NUMHUS", "").translate(_COPY_ESCAPES),
+                        get("OWNPSD", "").translate(_COPY_ESCAPES),
+                        get("QUALAIM", ""),
+                        get("PTITLE", "").translate(_COPY_ESCAPES),
+                        get("COMDATE") or NULL,
+                        get("MODE", ""),
+                        get("RSNLEAVE", ""),
+                        get("DATELEFT") or NULL,
+                        get("NOTACT", ""),
+                        get("QUAL1", ""),
+                        get("QUAL2", ""),
+                        get("YRLLINST", ""),
+                        get("TOTALTS", ""),
+                        get("QUALENT2", ""),
+                        get("POSTCODE", ""),
+                        get("DOMICILE", ""),
+                    )
+                )
+                + "\n"
+            )

@@ -1,0 +1,106 @@
+"""The quality-rules registry.
+
+A rule is a documented unit with a stable code, a title, a severity, the record kind it
+applies to and, for warnings, an optional tolerance. Its logic is one set-based SELECT over a
+submission's stored records, returning one row per failure in FAILURE_COLUMNS order; the
+engine turns that into an INSERT ... SELECT, so failures never travel through Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from collections_app.models import CollectionKind, Severity
+
+# Every rule's SELECT yields these columns, in this order.
+FAILURE_COLUMNS = ("instance_id", "student_id", "line", "husid", "numhus", "field", "value", "message")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How many failures of a warning are acceptable before it blocks approval."""
+
+    count: int | None = None
+    percent: float | None = None
+
+    def __str__(self):
+        return f"{self.percent:g}% of records" if self.percent is not None else f"{self.count} records"
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    submission_id: int
+    provider_instid: str
+    reporting_year: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: str
+    severity: str
+    record_kind: str
+    applies_to: str  # "student", "instance" or "file": what one failure row points at
+    description: str
+    sql: Callable[[RuleContext], tuple[str, list]]
+    tolerance: Tolerance | None = None
+    stage: str = "rules"  # "rules" (within the submission) or "linking" (year on year)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == Severity.ERROR
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def rule(
+    *,
+    code,
+    title,
+    severity,
+    record_kind=CollectionKind.STUDENT_RECORD,
+    applies_to="instance",
+    tolerance=None,
+    stage="rules",
+):
+    """Register the decorated function as a rule's SQL. Its docstring is the rule's documentation."""
+
+    def register(func):
+        if code in _RULES:
+            raise ValueError(f"rule {code} is registered twice")
+        _RULES[code] = Rule(
+            code=code,
+            title=title,
+            severity=severity,
+            record_kind=record_kind,
+            applies_to=applies_to,
+            description=" ".join((func.__doc__ or "").split()),
+            sql=func,
+            tolerance=tolerance,
+            stage=stage,
+        )
+        return func
+
+    return register
+
+
+def unregister(code: str) -> None:
+    """Remove a rule (tests register temporary rules)."""
+    _RULES.pop(code, None)
+
+
+def rules_for(record_kind: str, *, stage: str = "rules") -> list[Rule]:
+    return sorted(
+        (r for r in _RULES.values() if r.record_kind == record_kind and r.stage == stage),
+        key=lambda r: r.code,
+    )
+
+
+def get_rule(code: str) -> Rule | None:
+    return _RULES.get(code)
+
+
+def all_rules() -> list[Rule]:
+    return sorted(_RULES.values(), key=lambda r: r.code)

@@ -1,0 +1,21 @@
+"""Celery tasks: thin wrappers that receive ids and call services."""
+
+from celery import shared_task
+
+from .pipeline.runner import submission_process
+from .services import submissions_mark_stalled
+
+
+@shared_task(
+    bind=True,
+    name="collections.process_submission",
+    acks_late=True,  # a worker killed mid-stage leaves the message for another worker
+    reject_on_worker_lost=True,
+)
+def process_submission(self, submission_id: int) -> None:
+    submission_process(submission_id=submission_id, task_id=self.request.id or "")
+
+
+@shared_task(name="collections.mark_stalled_submissions")
+def mark_stalled_submissions() -> int:
+    return submissions_mark_stalled()

@@ -1,0 +1,3 @@
+"""Browser screens for collections and submissions."""
+
+urlpatterns: list = []

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ContactsConfig(AppConfig):
+    """Graduate Outcomes contact details: population, contact rules, survey export."""
+
+    name = "contacts"
+    verbose_name = "Graduate Outcomes contact details"

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class HinConfig(AppConfig):
+    """Year-on-year linking by HIN (HUSID + INSTID + NUMHUS) and the HIN reports A-D."""
+
+    name = "hin"
+    verbose_name = "HIN linking"

@@ -1,0 +1,72 @@
+"""Who may do what: the one place roles are enforced, for views and the API alike.
+
+Objects a user may not see are filtered out of querysets (so a foreign id is a 404, never a
+403 that would confirm it exists); actions a user's role does not allow raise PermissionDenied.
+"""
+
+from django.core.exceptions import PermissionDenied
+from rest_framework import permissions
+
+from .models import Provider, Role
+
+
+def is_liaison(user) -> bool:
+    return bool(user and user.is_authenticated and user.role == Role.LIAISON)
+
+
+def is_provider_staff(user) -> bool:
+    return bool(user and user.is_authenticated and user.provider_id and not is_liaison(user))
+
+
+def visible_providers(user):
+    """Providers the user may see: all for liaison, their own for provider staff."""
+    if is_liaison(user):
+        return Provider.objects.all()
+    if is_provider_staff(user):
+        return Provider.objects.filter(pk=user.provider_id)
+    return Provider.objects.none()
+
+
+def scope_to_provider(queryset, user, *, field="provider"):
+    """Restrict a queryset of provider-owned rows to what `user` may see."""
+    if is_liaison(user):
+        return queryset
+    if is_provider_staff(user):
+        return queryset.filter(**{f"{field}_id": user.provider_id})
+    return queryset.none()
+
+
+def can_upload_for(user, provider) -> bool:
+    """Provider staff upload for their own provider; liaison may upload on a provider's behalf."""
+    if is_liaison(user):
+        return True
+    return is_provider_staff(user) and user.provider_id == provider.pk
+
+
+def can_approve_for(user, provider) -> bool:
+    return is_provider_staff(user) and user.role == Role.PROVIDER_APPROVER and user.provider_id == provider.pk
+
+
+def can_manage_collections(user) -> bool:
+    return is_liaison(user)
+
+
+def require(allowed: bool, message: str = "Your role does not allow this.") -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+class IsLiaison(permissions.BasePermission):
+    message = "Only agency liaison staff can do this."
+
+    def has_permission(self, request, view):
+        return is_liaison(request.user)
+
+
+class IsLiaisonOrReadOnly(permissions.BasePermission):
+    message = "Only agency liaison staff can change this."
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return is_liaison(request.user)

@@ -1,0 +1,3 @@
+"""Browser screens of the portal app: sign-in, dashboards, account, liaison management."""
+
+urlpatterns: list = []
