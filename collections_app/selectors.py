@@ -1,0 +1,104 @@
+"""Reads for collections and submissions. Every query that a user drives is scoped here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from portal.accounts import permissions
+
+from .models import Collection, RuleFailure, RuleResult, SchemaError, Submission
+from .rules import get_rule
+
+# Failure list ordering a user may ask for: public name -> model field(s).
+FAILURE_SORTS = {
+    "line": ("line", "id"),
+    "husid": ("husid", "numhus", "id"),
+    "numhus": ("numhus", "husid", "id"),
+    "surname": ("student__surname", "student__fnames", "id"),
+    "field": ("field", "id"),
+    "value": ("value", "id"),
+    "rule": ("code", "id"),
+}
+
+
+def submissions_visible_to(user) -> QuerySet[Submission]:
+    return permissions.scope_to_provider(
+        Submission.objects.select_related("provider", "collection", "uploaded_by"), user
+    )
+
+
+def submission_get(*, user, pk) -> Submission | None:
+    """The submission, if the user may see it (None otherwise: callers answer 404)."""
+    return submissions_visible_to(user).filter(pk=pk).first()
+
+
+def collection_get(*, reference: str) -> Collection | None:
+    return Collection.objects.filter(reference=reference).select_related("previous").first()
+
+
+def submission_history(*, provider, collection) -> QuerySet[Submission]:
+    """Every upload of a provider for a collection, newest first."""
+    return Submission.objects.filter(provider=provider, collection=collection).select_related("uploaded_by")
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    code: str
+    title: str
+    severity: str
+    failure_count: int
+    description: str
+    tolerance: str
+
+
+def rule_summaries(*, submission: Submission) -> list[RuleSummary]:
+    """One row per rule that ran, with its registered documentation, failing rules first."""
+    rows = []
+    for result in RuleResult.objects.filter(submission=submission):
+        rule = get_rule(result.code)
+        rows.append(
+            RuleSummary(
+                code=result.code,
+                title=rule.title if rule else result.code,
+                severity=result.severity,
+                failure_count=result.failure_count,
+                description=rule.description if rule else "",
+                tolerance=str(rule.tolerance) if rule and rule.tolerance else "",
+            )
+        )
+    rows.sort(key=lambda r: (-r.failure_count, r.severity != "error", r.code))
+    return rows
+
+
+def failures_for(
+    *,
+    submission: Submission,
+    code: str | None = None,
+    severity: str | None = None,
+    search: str | None = None,
+    sort: str | None = None,
+) -> QuerySet[RuleFailure]:
+    """A submission's rule failures, filtered and sorted; each row carries its student."""
+    queryset = RuleFailure.objects.filter(submission=submission).select_related("student")
+    if code:
+        queryset = queryset.filter(code=code)
+    if severity:
+        queryset = queryset.filter(severity=severity)
+    if search:
+        search = search.strip()
+        queryset = queryset.filter(
+            Q(husid__startswith=search)
+            | Q(numhus=search)
+            | Q(student__surname__icontains=search)
+            | Q(student__fnames__icontains=search)
+            | Q(value__icontains=search)
+        )
+    descending = bool(sort) and sort.startswith("-")
+    fields = FAILURE_SORTS.get((sort or "line").lstrip("-"), FAILURE_SORTS["line"])
+    return queryset.order_by(*(f"-{f}" if descending else f for f in fields))
+
+
+def schema_errors_for(*, submission: Submission) -> QuerySet[SchemaError]:
+    return SchemaError.objects.filter(submission=submission)
