@@ -53,7 +53,20 @@ def syntax_errors(exc: etree.XMLSyntaxError) -> list[LocatedError]:
 
 def locate_schema_errors(path, schema, *, cap: int, fallback, root_tag: str) -> list[LocatedError]:
     errors: list[LocatedError] = []
+    try:
+        _locate(path, schema, cap, root_tag, errors)
+    except etree.XMLSyntaxError as exc:
+        # Not well-formed after all (libxml2 can stop late, e.g. on entity amplification).
+        errors.extend(syntax_errors(exc) or [LocatedError(line=exc.lineno, path="", message=str(exc))])
+    if not errors:
+        # Should not happen, but never claim a file is invalid without saying why.
+        errors = [LocatedError(line=None, path="", message=plain_message(e.message)) for e in fallback]
+    return errors[:cap]
+
+
+def _locate(path, schema, cap: int, root_tag: str, errors: list[LocatedError]) -> None:
     student_index = 0
+    etree.clear_error_log()
     context = etree.iterparse(str(path), events=("end",), tag="Student", **SAFE_PARSE_OPTIONS)
     for _event, student in context:
         student_index += 1
@@ -66,17 +79,12 @@ def locate_schema_errors(path, schema, *, cap: int, fallback, root_tag: str) -> 
         parent = student.getparent()
         parent.remove(student)
     root = context.root
-    if root is not None and len(errors) < cap:
-        # The envelope without its Students: header fields, element order, unexpected elements.
-        if root.tag == root_tag and not schema.validate(root):
-            for entry in schema.error_log:
-                errors.append(_located(entry, "", strip=""))
-                if len(errors) >= cap:
-                    break
-    if not errors:
-        # Should not happen, but never claim a file is invalid without saying why.
-        errors = [LocatedError(line=None, path="", message=plain_message(e.message)) for e in fallback][:cap]
-    return errors
+    # The envelope without its Students: header fields, element order, unexpected elements.
+    if root is not None and len(errors) < cap and root.tag == root_tag and not schema.validate(root):
+        for entry in schema.error_log:
+            errors.append(_located(entry, "", strip=""))
+            if len(errors) >= cap:
+                break
 
 
 def _located(entry, prefix: str, *, strip: str) -> LocatedError:

@@ -120,6 +120,8 @@ def parse_student_record(
 ) -> ParseOutcome:
     """Validate and extract in one streaming pass; on invalid input, locate the errors."""
     schema = load_schema(SCHEMA_FILE)
+    # libxml2 keeps a per-thread error log; an earlier file's errors must not leak into this one.
+    etree.clear_error_log()
     outcome = ParseOutcome()
     total = os.path.getsize(path)
     fd_s, student_path = tempfile.mkstemp(prefix=f"sub{submission_id}-students-", dir=workdir)

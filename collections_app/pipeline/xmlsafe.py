@@ -19,7 +19,12 @@ SAFE_PARSE_OPTIONS = {
 
 
 @cache
-def load_schema(filename: str) -> etree.XMLSchema:
-    """The project's own XSDs are trusted files, but are parsed with the same safe options."""
+def _schema_document(filename: str) -> etree._ElementTree:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(XSD_DIR / filename), parser))
+    return etree.parse(str(XSD_DIR / filename), parser)
+
+
+def load_schema(filename: str) -> etree.XMLSchema:
+    """A fresh validator per file: a parse aborted mid-way can leave a shared one in a bad
+    state (seen after an entity-amplification abort), and compiling the XSD takes ~1 ms."""
+    return etree.XMLSchema(_schema_document(filename))

@@ -1,0 +1,307 @@
+"""REST API v1 for collections and submissions: thin views over selectors, services and exports.
+
+Who may see or do what is decided in portal.accounts.permissions: querysets are scoped to what
+the caller may see (a foreign id is a 404, never a 403), and role-restricted actions use its
+permission classes.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, renderers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.accounts import permissions
+
+from . import exports, selectors, services
+from .models import Collection, Submission
+from .serializers import (
+    CollectionSerializer,
+    DetailSerializer,
+    FailureFilterSerializer,
+    FailureSerializer,
+    ProblemSerializer,
+    SchemaErrorSerializer,
+    SubmissionListSerializer,
+    SubmissionSerializer,
+    SubmissionStatusSerializer,
+    UploadSerializer,
+)
+
+
+class PortalPagination(PageNumberPagination):
+    """Page-numbered lists; `page_size` (up to 1000) overrides the default of 50."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets a client ask for text/csv. Downloads stream past it; it only renders error answers."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, dict) and "detail" in data:
+            return str(data["detail"]).encode(self.charset)
+        return b"" if data is None else str(data).encode(self.charset)
+
+
+def problem(http_status: int, code: str, detail: str) -> Response:
+    return Response({"code": code, "detail": detail}, status=http_status)
+
+
+def refused(exc: services.UploadRefused) -> Response:
+    http_status = status.HTTP_403_FORBIDDEN if exc.code == "forbidden" else status.HTTP_400_BAD_REQUEST
+    return problem(http_status, exc.code, exc.message)
+
+
+def submission_status_response(request, submission: Submission) -> Response:
+    submission.refresh_from_db()  # an eagerly run pipeline may already have moved it on
+    data = SubmissionStatusSerializer(submission, context={"request": request}).data
+    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+NOT_FOUND = OpenApiResponse(DetailSerializer, description="Not found, or not visible to the caller.")
+STATUS_ACCEPTED = OpenApiResponse(
+    SubmissionStatusSerializer,
+    description="Accepted and queued for processing. Poll `url` until `status` is no longer queued or processing.",
+)
+REFUSED = OpenApiResponse(ProblemSerializer, description="Refused; nothing was stored. `detail` says why.")
+FAILURES_CSV_PATH = "/api/v1/submissions/{id}/failures.csv"
+SCHEMA_ERRORS_CSV_PATH = "/api/v1/submissions/{id}/schema-errors.csv"
+
+
+# -- collections ----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List collections", description="Readable by any signed-in user."),
+    retrieve=extend_schema(
+        summary="Get a collection by reference", responses={200: CollectionSerializer, 404: NOT_FOUND}
+    ),
+    create=extend_schema(
+        summary="Create a collection (liaison only)",
+        description="Provider staff get 403. The reference is like C23051, its year digits matching the "
+        "reporting year; the approval deadline must be after opening and the final-updates deadline not before "
+        "the approval deadline; a contact details collection needs a cohort and a Student record one has none; "
+        "`previous` is the reference of an earlier collection of the same kind.",
+    ),
+    partial_update=extend_schema(
+        summary="Change a collection (liaison only)",
+        description="Same rules as create; the reference cannot be changed. Provider staff get 403.",
+    ),
+)
+class CollectionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Collection.objects.select_related("previous")
+    serializer_class = CollectionSerializer
+    permission_classes = [permissions.IsLiaisonOrReadOnly]
+    lookup_field = "reference"
+    lookup_value_regex = r"[A-Za-z0-9]+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+
+class CollectionSubmissionsView(generics.GenericAPIView):
+    """A collection's submissions: list those the caller may see, or upload a new file."""
+
+    serializer_class = SubmissionListSerializer
+    pagination_class = PortalPagination
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_collection(self) -> Collection:
+        return get_object_or_404(Collection, reference=self.kwargs["reference"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Submission.objects.none()
+        queryset = selectors.submissions_visible_to(self.request.user).filter(collection=self.get_collection())
+        ukprn = self.request.query_params.get("ukprn")
+        if ukprn:
+            queryset = queryset.filter(provider__ukprn=ukprn)
+        return queryset
+
+    @extend_schema(
+        summary="List a collection's submissions",
+        description="Newest first. Provider staff see their own provider's; liaison see every provider's and "
+        "may filter by `ukprn`.",
+        parameters=[
+            OpenApiParameter("ukprn", str, description="Only this provider's submissions (liaison)."),
+        ],
+        responses={200: SubmissionListSerializer(many=True), 404: NOT_FOUND},
+    )
+    def get(self, request, reference):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Upload a file for a collection",
+        description="A multipart/form-data upload (field `file`). Provider staff upload for their own provider "
+        "(naming another provider's `ukprn` gives 404); liaison must give `ukprn`. The file is checked before "
+        "anything is stored: the collection must be open, and the file non-empty, XML and within the size "
+        "limit; otherwise 400 with a `code` and a `detail` message. Accepted files answer 202 and are "
+        "processed in the background.",
+        request={"multipart/form-data": UploadSerializer},
+        responses={202: STATUS_ACCEPTED, 400: REFUSED, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request, reference):
+        collection = self.get_collection()
+        provider = self._provider(request)
+        if isinstance(provider, Response):
+            return provider
+        uploaded_file = request.FILES.get("file")
+        if uploaded_file is None:
+            return problem(400, "no_file", 'No file was sent: send the XML file in the multipart field "file".')
+        try:
+            submission = services.submission_create(
+                collection=collection, provider=provider, user=request.user, uploaded_file=uploaded_file
+            )
+        except services.UploadRefused as exc:
+            return refused(exc)
+        return submission_status_response(request, submission)
+
+    def _provider(self, request):
+        """The provider the upload is for, or the error answer."""
+        user = request.user
+        ukprn = str(request.data.get("ukprn") or "").strip()
+        if not ukprn:
+            if permissions.is_provider_staff(user):
+                return user.provider
+            return problem(
+                400, "ukprn_required", "Say which provider the file is for: give its UKPRN in the ukprn field."
+            )
+        provider = permissions.visible_providers(user).filter(ukprn=ukprn).first()
+        if provider is None:
+            return problem(404, "provider_not_found", f"No provider with UKPRN {ukprn}.")
+        return provider
+
+
+# -- submissions ----------------------------------------------------------------------------
+
+
+def _failure_filters(request) -> dict:
+    """The validated filters of a failure list (400 on a bad severity or sort)."""
+    filters = FailureFilterSerializer(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    data = filters.validated_data
+    return {
+        "code": data.get("rule"),
+        "severity": data.get("severity"),
+        "search": data.get("search"),
+        "sort": data.get("sort"),
+    }
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="Get a submission",
+        description="Status, stage and progress (0-100) while it is processed; counts, changes since the "
+        "previous upload and a summary of every rule once done.",
+        responses={200: SubmissionSerializer, 404: NOT_FOUND},
+    ),
+)
+class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = SubmissionSerializer
+    pagination_class = PortalPagination
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        return selectors.submissions_visible_to(self.request.user)
+
+    @extend_schema(
+        summary="Retry a submission that stopped with a processing error",
+        request=None,
+        responses={202: STATUS_ACCEPTED, 400: REFUSED, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        submission = self.get_object()
+        try:
+            submission = services.submission_retry(submission=submission, user=request.user)
+        except services.UploadRefused as exc:
+            return refused(exc)
+        return submission_status_response(request, submission)
+
+    @extend_schema(
+        summary="List a submission's quality-rule failures",
+        description=f"Filter by `rule`, `severity` and `search`; order with `sort`. The same rows, with the "
+        f"same filters and order, download as CSV from `{FAILURES_CSV_PATH}`.",
+        parameters=[FailureFilterSerializer],
+        responses={200: FailureSerializer(many=True), 400: OpenApiResponse(description="Bad filter."), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"])
+    def failures(self, request, pk=None):
+        submission = self.get_object()
+        queryset = selectors.failures_for(submission=submission, **_failure_filters(request))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(FailureSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="List a submission's schema errors",
+        description=f"Why a rejected file was rejected, in file order. As CSV: `{SCHEMA_ERRORS_CSV_PATH}`.",
+        responses={200: SchemaErrorSerializer(many=True), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], url_path="schema-errors")
+    def schema_errors(self, request, pk=None):
+        submission = self.get_object()
+        page = self.paginate_queryset(selectors.schema_errors_for(submission=submission))
+        return self.get_paginated_response(SchemaErrorSerializer(page, many=True).data)
+
+
+class _SubmissionCSVView(APIView):
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+
+    def get_submission(self, pk) -> Submission:
+        submission = selectors.submission_get(user=self.request.user, pk=pk)
+        if submission is None:
+            raise NotFound("No such submission.")
+        return submission
+
+    @staticmethod
+    def filename(submission: Submission, what: str) -> str:
+        return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
+
+
+CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="A UTF-8 CSV file (with a BOM), streamed.")
+
+
+class SubmissionFailuresCSVView(_SubmissionCSVView):
+    @extend_schema(
+        summary="Download a submission's quality-rule failures as CSV",
+        description="Takes the same `rule`, `severity`, `search` and `sort` parameters as the failure list. "
+        "Columns: " + ", ".join(exports.FAILURE_HEADER) + ". Named like "
+        "C23051-10007794-submission-12-failures.csv.",
+        parameters=[FailureFilterSerializer],
+        responses={(200, "text/csv"): CSV_RESPONSE, (404, "application/json"): NOT_FOUND},
+    )
+    def get(self, request, pk):
+        submission = self.get_submission(pk)
+        queryset = selectors.failures_for(submission=submission, **_failure_filters(request))
+        return exports.failures_csv(queryset, self.filename(submission, "failures"))
+
+
+class SubmissionSchemaErrorsCSVView(_SubmissionCSVView):
+    @extend_schema(
+        summary="Download a submission's schema errors as CSV",
+        description="Columns: " + ", ".join(exports.SCHEMA_ERROR_HEADER) + ". Named like "
+        "C23051-10007794-submission-12-schema-errors.csv.",
+        responses={(200, "text/csv"): CSV_RESPONSE, (404, "application/json"): NOT_FOUND},
+    )
+    def get(self, request, pk):
+        submission = self.get_submission(pk)
+        queryset = selectors.schema_errors_for(submission=submission)
+        return exports.schema_errors_csv(queryset, self.filename(submission, "schema-errors"))

@@ -1,0 +1,155 @@
+"""Writes for collections (liaison only): create and update, with the deadline rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Collection, CollectionKind
+
+# Fields a collection can be created or updated with.
+COLLECTION_FIELDS = (
+    "reference",
+    "name",
+    "kind",
+    "reporting_year",
+    "cohort",
+    "opens",
+    "approval_deadline",
+    "final_updates_deadline",
+    "contact_period_start",
+    "contact_period_end",
+    "previous",
+)
+
+
+def collection_check(
+    *,
+    kind: str,
+    reporting_year: int | None,
+    opens: datetime | None,
+    approval_deadline: datetime | None,
+    final_updates_deadline: datetime | None = None,
+    cohort: str = "",
+    contact_period_start: date | None = None,
+    contact_period_end: date | None = None,
+    previous: Collection | None = None,
+    collection: Collection | None = None,
+) -> None:
+    """The rules across fields, as a ValidationError keyed by field. Forms call this too."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if opens and approval_deadline and approval_deadline <= opens:
+        add("approval_deadline", "The approval deadline must be after the collection opens.")
+    if final_updates_deadline and approval_deadline and final_updates_deadline < approval_deadline:
+        add("final_updates_deadline", "The final-updates deadline cannot be before the approval deadline.")
+
+    if kind == CollectionKind.CONTACT_DETAILS:
+        if not cohort:
+            add("cohort", "Choose the Graduate Outcomes cohort for a contact details collection.")
+        if not contact_period_start:
+            add("contact_period_start", "Give the start of the contact period for a contact details collection.")
+        if not contact_period_end:
+            add("contact_period_end", "Give the end of the contact period for a contact details collection.")
+        if contact_period_start and contact_period_end and contact_period_end < contact_period_start:
+            add("contact_period_end", "The contact period cannot end before it starts.")
+    else:
+        if cohort:
+            add("cohort", "Only contact details collections have a cohort. Leave it empty.")
+        if contact_period_start or contact_period_end:
+            add("contact_period_start", "Only contact details collections have a contact period. Leave it empty.")
+
+    if previous is not None:
+        if collection is not None and collection.pk and previous.pk == collection.pk:
+            add("previous", "A collection cannot be its own previous collection.")
+        elif previous.kind != kind:
+            add("previous", "The previous collection must be of the same kind.")
+        elif reporting_year is not None and previous.reporting_year >= reporting_year:
+            add("previous", "The previous collection must be for an earlier reporting year.")
+
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save(collection: Collection, data: dict) -> Collection:
+    unknown = set(data) - set(COLLECTION_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown collection fields: {', '.join(sorted(unknown))}")
+    for name, value in data.items():
+        setattr(collection, name, value)
+    if collection.cohort is None:
+        collection.cohort = ""
+    collection_check(
+        kind=collection.kind,
+        reporting_year=collection.reporting_year,
+        opens=collection.opens,
+        approval_deadline=collection.approval_deadline,
+        final_updates_deadline=collection.final_updates_deadline,
+        cohort=collection.cohort,
+        contact_period_start=collection.contact_period_start,
+        contact_period_end=collection.contact_period_end,
+        previous=collection.previous,
+        collection=collection,
+    )
+    collection.full_clean()
+    collection.save()
+    return collection
+
+
+def collection_create(
+    *,
+    reference: str,
+    name: str,
+    kind: str,
+    reporting_year: int,
+    opens: datetime,
+    approval_deadline: datetime,
+    final_updates_deadline: datetime | None = None,
+    cohort: str = "",
+    contact_period_start: date | None = None,
+    contact_period_end: date | None = None,
+    previous: Collection | None = None,
+) -> Collection:
+    with transaction.atomic():
+        return _save(
+            Collection(),
+            {
+                "reference": reference,
+                "name": name,
+                "kind": kind,
+                "reporting_year": reporting_year,
+                "opens": opens,
+                "approval_deadline": approval_deadline,
+                "final_updates_deadline": final_updates_deadline,
+                "cohort": cohort,
+                "contact_period_start": contact_period_start,
+                "contact_period_end": contact_period_end,
+                "previous": previous,
+            },
+        )
+
+
+# Submissions are filed under the reference and were checked against the kind's rules.
+LOCKED_ONCE_USED = ("reference", "kind")
+
+
+def collection_is_in_use(*, collection: Collection) -> bool:
+    return bool(collection.pk) and collection.submissions.exists()
+
+
+def collection_update(*, collection: Collection, **fields) -> Collection:
+    """Change any of COLLECTION_FIELDS; the same rules as on create apply to the result."""
+    # Compare with the stored row: a bound ModelForm has already changed the instance in memory.
+    stored = Collection.objects.filter(pk=collection.pk).values(*LOCKED_ONCE_USED).first() or {}
+    changed_locked = [f for f in LOCKED_ONCE_USED if f in fields and stored and fields[f] != stored[f]]
+    if changed_locked and collection_is_in_use(collection=collection):
+        raise ValidationError(
+            {f: "This cannot change: providers have already uploaded to this collection." for f in changed_locked}
+        )
+    with transaction.atomic():
+        return _save(collection, fields)

@@ -1,0 +1,289 @@
+"""API representations of collections, submissions, rule failures and schema errors."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from . import selectors
+from .models import (
+    Collection,
+    CollectionKind,
+    RuleFailure,
+    SchemaError,
+    Severity,
+    Stage,
+    Submission,
+    SubmissionStatus,
+)
+
+PHASES = [
+    ("not_open", "Not open yet"),
+    ("open", "Open"),
+    ("final_updates", "Final updates period"),
+    ("closed", "Closed"),
+]
+
+
+# -- collections ----------------------------------------------------------------------------
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    phase = serializers.ChoiceField(
+        choices=PHASES,
+        read_only=True,
+        help_text="Where the collection is now: uploads are accepted while open or in final updates.",
+    )
+    closes_at = serializers.DateTimeField(
+        read_only=True, help_text="Uploads are accepted until then (final-updates deadline, else approval deadline)."
+    )
+    previous = serializers.SlugRelatedField(
+        slug_field="reference",
+        queryset=Collection.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Reference of the previous year's collection of the same kind, used for year-on-year checks.",
+    )
+
+    class Meta:
+        model = Collection
+        fields = [
+            "reference",
+            "name",
+            "kind",
+            "reporting_year",
+            "cohort",
+            "opens",
+            "approval_deadline",
+            "final_updates_deadline",
+            "closes_at",
+            "phase",
+            "contact_period_start",
+            "contact_period_end",
+            "previous",
+        ]
+
+    def _current(self, attrs, name):
+        """The value a field will have once saved: the new one, else the stored one on update."""
+        if name in attrs:
+            return attrs[name]
+        return getattr(self.instance, name, None) if self.instance is not None else None
+
+    def validate_reference(self, value):
+        if self.instance is not None and value != self.instance.reference:
+            raise serializers.ValidationError("A collection's reference cannot be changed.")
+        return value
+
+    def validate(self, attrs):
+        value = lambda name: self._current(attrs, name)  # noqa: E731
+        errors = {}
+
+        reference, reporting_year = value("reference"), value("reporting_year")
+        if reference and reporting_year and reference[1:3] != f"{reporting_year % 100:02d}":
+            errors["reference"] = (
+                f"The reference's year digits ({reference[1:3]}) must match the reporting year ({reporting_year})."
+            )
+
+        opens, approval, final = value("opens"), value("approval_deadline"), value("final_updates_deadline")
+        if opens and approval and approval <= opens:
+            errors["approval_deadline"] = "The approval deadline must be after the collection opens."
+        if approval and final and final < approval:
+            errors["final_updates_deadline"] = "The final-updates deadline cannot be before the approval deadline."
+
+        kind, cohort = value("kind"), value("cohort") or ""
+        if kind == CollectionKind.CONTACT_DETAILS and not cohort:
+            errors["cohort"] = "A contact details collection needs a cohort (A to D)."
+        elif kind == CollectionKind.STUDENT_RECORD and cohort:
+            errors["cohort"] = "A Student record collection has no cohort: leave it blank."
+
+        start, end = value("contact_period_start"), value("contact_period_end")
+        if start and end and end < start:
+            errors["contact_period_end"] = "The contact period cannot end before it starts."
+
+        previous = value("previous")
+        if previous is not None:
+            if self.instance is not None and previous.pk == self.instance.pk:
+                errors["previous"] = "A collection cannot be its own previous collection."
+            elif kind and previous.kind != kind:
+                errors["previous"] = f"{previous.reference} is a different kind of collection."
+            elif reporting_year and previous.reporting_year >= reporting_year:
+                errors["previous"] = f"{previous.reference} is not from an earlier reporting year."
+
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+# -- submissions ----------------------------------------------------------------------------
+
+
+class ProblemSerializer(serializers.Serializer):
+    """A refused request: a stable machine-readable code and a message to show the user."""
+
+    code = serializers.CharField(
+        help_text="e.g. collection_closed, collection_not_open, empty_file, not_xml, file_too_large, no_file, "
+        "ukprn_required, provider_not_found, kind_not_supported, not_retryable, forbidden."
+    )
+    detail = serializers.CharField()
+
+
+class DetailSerializer(serializers.Serializer):
+    """DRF's standard error answer (not found, not authenticated, not allowed)."""
+
+    detail = serializers.CharField()
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The XML file exported from the student records system.")
+    ukprn = serializers.CharField(
+        required=False,
+        help_text="The provider the file is for. Required for agency liaison staff uploading on a provider's "
+        "behalf; provider staff may omit it (their own provider) and cannot name another.",
+    )
+
+
+class SubmissionStatusSerializer(serializers.ModelSerializer):
+    """Where a submission is in the pipeline: poll `url` until `status` is no longer queued/processing."""
+
+    url = serializers.SerializerMethodField(help_text="Absolute URL of the submission's detail endpoint.")
+
+    class Meta:
+        model = Submission
+        fields = ["id", "url", "status", "stage", "progress"]
+
+    def get_url(self, submission) -> str:
+        return submission_url(self.context["request"], submission)
+
+
+def submission_url(request, submission) -> str:
+    return request.build_absolute_uri(reverse("api:submission-detail", kwargs={"pk": submission.pk}))
+
+
+class SubmissionCountsSerializer(serializers.Serializer):
+    students = serializers.IntegerField(source="student_count")
+    instances = serializers.IntegerField(source="instance_count")
+    errors = serializers.IntegerField(source="error_count")
+    warnings = serializers.IntegerField(source="warning_count")
+    schema_errors = serializers.IntegerField(source="schema_error_count")
+
+
+class SubmissionChangesSerializer(serializers.Serializer):
+    previous_submission = serializers.IntegerField(
+        source="previous_submission_id",
+        allow_null=True,
+        help_text="The earlier completed upload this one was compared with (null if none).",
+    )
+    added = serializers.IntegerField(source="records_added", allow_null=True)
+    removed = serializers.IntegerField(source="records_removed", allow_null=True)
+    changed = serializers.IntegerField(source="records_changed", allow_null=True)
+
+
+class RuleSummarySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    count = serializers.IntegerField(source="failure_count", help_text="Records failing the rule.")
+
+
+class SubmissionListSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Absolute URL of the submission's detail endpoint.")
+    collection = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    provider = serializers.SlugRelatedField(slug_field="ukprn", read_only=True, help_text="The provider's UKPRN.")
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status = serializers.ChoiceField(choices=SubmissionStatus.choices, read_only=True)
+    stage = serializers.ChoiceField(choices=Stage.choices, read_only=True)
+    progress = serializers.IntegerField(read_only=True, min_value=0, max_value=100, help_text="Percent, 0-100.")
+    counts = SubmissionCountsSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "url",
+            "collection",
+            "provider",
+            "status",
+            "stage",
+            "progress",
+            "stage_message",
+            "uploaded_at",
+            "uploaded_by",
+            "original_name",
+            "counts",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, submission) -> str:
+        return submission_url(self.context["request"], submission)
+
+
+class SubmissionSerializer(SubmissionListSerializer):
+    changes = SubmissionChangesSerializer(source="*", read_only=True)
+    rules = serializers.SerializerMethodField(help_text="One row per rule that ran, failing rules first.")
+
+    class Meta(SubmissionListSerializer.Meta):
+        fields = [
+            "id",
+            "url",
+            "collection",
+            "provider",
+            "status",
+            "stage",
+            "progress",
+            "stage_message",
+            "uploaded_at",
+            "uploaded_by",
+            "original_name",
+            "sha256",
+            "size",
+            "counts",
+            "changes",
+            "error_message",
+            "rules",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RuleSummarySerializer(many=True))
+    def get_rules(self, submission):
+        return RuleSummarySerializer(selectors.rule_summaries(submission=submission), many=True).data
+
+
+# -- failures and schema errors ---------------------------------------------------------------
+
+
+class FailureSerializer(serializers.ModelSerializer):
+    rule = serializers.CharField(source="code", help_text="The rule's code.")
+    fnames = serializers.CharField(source="student.fnames", allow_null=True, help_text="Null if no student row.")
+    surname = serializers.CharField(source="student.surname", allow_null=True, help_text="Null if no student row.")
+
+    class Meta:
+        model = RuleFailure
+        fields = ["id", "rule", "severity", "line", "husid", "numhus", "fnames", "surname", "field", "value", "message"]
+        read_only_fields = fields
+
+
+class SchemaErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SchemaError
+        fields = ["line", "path", "message"]
+        read_only_fields = fields
+
+
+def _failure_sort_choices() -> list[str]:
+    return [name for key in selectors.FAILURE_SORTS for name in (key, f"-{key}")]
+
+
+class FailureFilterSerializer(serializers.Serializer):
+    """Query parameters of the failure list and its CSV download."""
+
+    rule = serializers.CharField(required=False, help_text="Only failures of this rule code.")
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    search = serializers.CharField(
+        required=False, help_text="HUSID prefix, exact NUMHUS, or part of a name or of the failing value."
+    )
+    sort = serializers.ChoiceField(
+        choices=_failure_sort_choices(),
+        required=False,
+        help_text="Order of the rows (default line); prefix with - for descending.",
+    )

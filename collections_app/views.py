@@ -1,0 +1,204 @@
+"""Collection and submission screens. Thin: reads come from selectors, writes from services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.accounts import permissions
+from portal.accounts.models import Provider
+
+from . import selectors, services
+from .exports import failures_csv, schema_errors_csv
+from .models import Severity, Submission
+from .rules import get_rule
+
+
+def _visible_submission(request, pk) -> Submission:
+    submission = selectors.submission_get(user=request.user, pk=pk)
+    if submission is None:
+        raise Http404("No such submission.")
+    return submission
+
+
+def _provider_for(request) -> Provider | None:
+    """Provider staff act for their own provider; liaison picks one with ?provider=UKPRN."""
+    if permissions.is_provider_staff(request.user):
+        return request.user.provider
+    ukprn = request.GET.get("provider") or request.POST.get("provider")
+    if not ukprn:
+        return None
+    provider = permissions.visible_providers(request.user).filter(ukprn=ukprn).first()
+    if provider is None:
+        raise Http404("No such provider.")
+    return provider
+
+
+@login_required
+@require_GET
+def collection_detail(request, reference):
+    collection = selectors.collection_get(reference=reference)
+    if collection is None:
+        raise Http404("No such collection.")
+    provider = _provider_for(request)
+    history = selectors.submission_history(provider=provider, collection=collection) if provider else []
+    return render(
+        request,
+        "collections/collection_detail.html",
+        {
+            "collection": collection,
+            "provider": provider,
+            "providers": permissions.visible_providers(request.user) if permissions.is_liaison(request.user) else [],
+            "history": history,
+            "can_upload": provider is not None
+            and collection.is_open()
+            and permissions.can_upload_for(request.user, provider),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+        },
+    )
+
+
+@login_required
+@require_POST
+def collection_upload(request, reference):
+    """The upload form posts here; the page's script posts the same form with XHR for a progress bar."""
+    collection = selectors.collection_get(reference=reference)
+    if collection is None:
+        raise Http404("No such collection.")
+    provider = _provider_for(request)
+    wants_json = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    back = reverse("collection_detail", args=[reference]) + (
+        f"?provider={provider.ukprn}" if provider and permissions.is_liaison(request.user) else ""
+    )
+    uploaded = request.FILES.get("file")
+    try:
+        if provider is None:
+            raise services.UploadRefused("Choose the provider you are uploading for.", code="no_provider")
+        if uploaded is None:
+            raise services.UploadRefused("Choose a file to upload.", code="no_file")
+        submission = services.submission_create(
+            collection=collection, provider=provider, user=request.user, uploaded_file=uploaded
+        )
+    except services.UploadRefused as refused:
+        if wants_json:
+            return JsonResponse({"code": refused.code, "detail": refused.message}, status=400)
+        messages.error(request, refused.message)
+        return redirect(back)
+    url = reverse("submission_detail", args=[submission.pk])
+    if wants_json:
+        return JsonResponse({"id": submission.pk, "url": url}, status=202)
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def submission_detail(request, pk):
+    submission = _visible_submission(request, pk)
+    summaries = selectors.rule_summaries(submission=submission)
+    failing = [s for s in summaries if s.failure_count]
+    largest = max((s.failure_count for s in failing), default=0)
+    return render(
+        request,
+        "collections/submission_detail.html",
+        {
+            "submission": submission,
+            "collection": submission.collection,
+            "summaries": summaries,
+            "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
+            "schema_errors": selectors.schema_errors_for(submission=submission)[:200],
+            "can_retry": submission.status == "error" and permissions.can_upload_for(request.user, submission.provider),
+        },
+    )
+
+
+@login_required
+@require_GET
+def submission_status(request, pk):
+    """What the progress bar polls."""
+    submission = _visible_submission(request, pk)
+    return JsonResponse(
+        {
+            "id": submission.pk,
+            "status": submission.status,
+            "status_label": submission.get_status_display(),
+            "stage": submission.stage,
+            "stage_label": submission.get_stage_display(),
+            "progress": submission.progress,
+            "message": submission.stage_message,
+            "in_flight": submission.is_in_flight,
+        }
+    )
+
+
+@login_required
+@require_POST
+def submission_retry_view(request, pk):
+    submission = _visible_submission(request, pk)
+    try:
+        services.submission_retry(submission=submission, user=request.user)
+        messages.success(request, "The submission has been queued to run again.")
+    except services.UploadRefused as refused:
+        messages.error(request, refused.message)
+    return redirect("submission_detail", pk=pk)
+
+
+def _failure_filters(request) -> dict:
+    severity = request.GET.get("severity") or None
+    return {
+        "code": request.GET.get("rule") or None,
+        "severity": severity if severity in Severity.values else None,
+        "search": request.GET.get("q") or None,
+        "sort": request.GET.get("sort") or None,
+    }
+
+
+@login_required
+@require_GET
+def submission_failures(request, pk):
+    submission = _visible_submission(request, pk)
+    filters = _failure_filters(request)
+    page = Paginator(selectors.failures_for(submission=submission, **filters), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("sort", None)  # the column headers add their own
+    return render(
+        request,
+        "collections/submission_failures.html",
+        {
+            "submission": submission,
+            "collection": submission.collection,
+            "rule": get_rule(filters["code"]) if filters["code"] else None,
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "summaries": selectors.rule_summaries(submission=submission),
+        },
+    )
+
+
+def _export_name(submission: Submission, what: str) -> str:
+    return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
+
+
+@login_required
+@require_GET
+def submission_failures_csv(request, pk):
+    submission = _visible_submission(request, pk)
+    filters = _failure_filters(request)
+    what = f"failures-{filters['code']}" if filters["code"] else "failures"
+    return failures_csv(selectors.failures_for(submission=submission, **filters), _export_name(submission, what))
+
+
+@login_required
+@require_GET
+def submission_schema_errors_csv(request, pk):
+    submission = _visible_submission(request, pk)
+    return schema_errors_csv(
+        selectors.schema_errors_for(submission=submission), _export_name(submission, "schema-errors")
+    )
