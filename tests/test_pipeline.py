@@ -108,11 +108,11 @@ class TestVerdicts:
     def test_changes_since_previous_upload(self, provider, provider_user, collection):
         before = student_record(
             student(instance(NUMHUS="1"), instance(NUMHUS="2")),
-            student(instance(), HUSID="9811681234570", FNAMES="Ann"),
+            student(instance(), HUSID="9811681234573", FNAMES="Ann"),
         )
         after = student_record(
             student(instance(NUMHUS="1", PTITLE="BSc Mathematics"), instance(NUMHUS="3")),
-            student(instance(), HUSID="9811681234570", FNAMES="Ann"),
+            student(instance(), HUSID="9811681234573", FNAMES="Ann"),
         )
         submit(provider, provider_user, collection, before)
         second = submit(provider, provider_user, collection, after)
