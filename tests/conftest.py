@@ -15,6 +15,18 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _eager_tasks(settings):
+    """Tasks run in-process unless a test starts a real worker (tests/test_worker_postgres.py),
+    even when CELERY_BROKER_URL points at Redis, as it does in CI."""
+    from portal.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = saved
+
+
 @pytest.fixture
 def provider(db):
     return factories.ProviderFactory(name="University of Gloucestershire", ukprn="10007794", instid="0168")
@@ -50,8 +62,28 @@ def collection(db):
     return factories.CollectionFactory()
 
 
-def needs_postgres():
-    return pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)",
-    )
+def _service_missing(reason: str):
+    """Skip where a service is absent, but fail in CI (REQUIRE_SERVICES=1): nothing skips there."""
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_postgres(db):
+    if connection.vendor != "postgresql":
+        _service_missing("needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+
+
+@pytest.fixture
+def require_redis(settings):
+    url = settings.CELERY_BROKER_URL
+    if not url or not url.startswith("redis"):
+        _service_missing("needs Redis: set CELERY_BROKER_URL=redis://... (CI does)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError as exc:
+        _service_missing(f"Redis at {url} is not answering: {exc}")
+    return url
