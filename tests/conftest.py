@@ -87,3 +87,36 @@ def require_redis(settings):
     except redis.exceptions.RedisError as exc:
         _service_missing(f"Redis at {url} is not answering: {exc}")
     return url
+
+
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # The system Chromium; `playwright install` cannot download browsers here.
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    }
+
+
+@pytest.fixture
+def require_chromium():
+    if not os.path.exists(CHROMIUM):
+        _service_missing(f"needs Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+
+
+@pytest.fixture
+def login(live_server):
+    """Sign in through the real login form."""
+
+    def sign_in(page, user, password=factories.PASSWORD):
+        page.goto(f"{live_server.url}/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", password)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_load_state()
+
+    return sign_in
