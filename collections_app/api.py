@@ -19,12 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.accounts import permissions
+from portal.accounts.serializers import DetailSerializer
 
 from . import exports, selectors, services
 from .models import Collection, Submission
 from .serializers import (
     CollectionSerializer,
-    DetailSerializer,
     FailureFilterSerializer,
     FailureSerializer,
     ProblemSerializer,
@@ -77,6 +77,9 @@ STATUS_ACCEPTED = OpenApiResponse(
     description="Accepted and queued for processing. Poll `url` until `status` is no longer queued or processing.",
 )
 REFUSED = OpenApiResponse(ProblemSerializer, description="Refused; nothing was stored. `detail` says why.")
+SUBMISSION_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The submission's id.")
+LIAISON_ONLY = OpenApiResponse(DetailSerializer, description="Only agency liaison staff can do this.")
+INVALID = OpenApiResponse(description="Invalid: field name -> list of messages.")
 FAILURES_CSV_PATH = "/api/v1/submissions/{id}/failures.csv"
 SCHEMA_ERRORS_CSV_PATH = "/api/v1/submissions/{id}/schema-errors.csv"
 
@@ -95,12 +98,15 @@ SCHEMA_ERRORS_CSV_PATH = "/api/v1/submissions/{id}/schema-errors.csv"
         "reporting year; the approval deadline must be after opening and the final-updates deadline not before "
         "the approval deadline; a contact details collection needs a cohort and a Student record one has none; "
         "`previous` is the reference of an earlier collection of the same kind.",
+        responses={201: CollectionSerializer, 400: INVALID, 403: LIAISON_ONLY},
     ),
     partial_update=extend_schema(
         summary="Change a collection (liaison only)",
         description="Same rules as create; the reference cannot be changed. Provider staff get 403.",
+        responses={200: CollectionSerializer, 400: INVALID, 403: LIAISON_ONLY, 404: NOT_FOUND},
     ),
 )
+@extend_schema(tags=["collections"])
 class CollectionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -116,6 +122,7 @@ class CollectionViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
 
+@extend_schema(tags=["submissions"])
 class CollectionSubmissionsView(generics.GenericAPIView):
     """A collection's submissions: list those the caller may see, or upload a new file."""
 
@@ -214,6 +221,7 @@ def _failure_filters(request) -> dict:
         responses={200: SubmissionSerializer, 404: NOT_FOUND},
     ),
 )
+@extend_schema(tags=["submissions"], parameters=[SUBMISSION_ID])
 class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SubmissionSerializer
     pagination_class = PortalPagination
@@ -262,6 +270,7 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(SchemaErrorSerializer(page, many=True).data)
 
 
+@extend_schema(tags=["submissions"])
 class _SubmissionCSVView(APIView):
     renderer_classes = [renderers.JSONRenderer, CSVRenderer]
 
@@ -277,6 +286,7 @@ class _SubmissionCSVView(APIView):
 
 
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="A UTF-8 CSV file (with a BOM), streamed.")
+NO_FORMAT = OpenApiParameter("format", exclude=True)  # the CSV renderer only exists to accept text/csv
 
 
 class SubmissionFailuresCSVView(_SubmissionCSVView):
@@ -285,7 +295,8 @@ class SubmissionFailuresCSVView(_SubmissionCSVView):
         description="Takes the same `rule`, `severity`, `search` and `sort` parameters as the failure list. "
         "Columns: " + ", ".join(exports.FAILURE_HEADER) + ". Named like "
         "C23051-10007794-submission-12-failures.csv.",
-        parameters=[FailureFilterSerializer],
+        operation_id="v1_submissions_failures_csv",
+        parameters=[FailureFilterSerializer, NO_FORMAT],
         responses={(200, "text/csv"): CSV_RESPONSE, (404, "application/json"): NOT_FOUND},
     )
     def get(self, request, pk):
@@ -299,6 +310,8 @@ class SubmissionSchemaErrorsCSVView(_SubmissionCSVView):
         summary="Download a submission's schema errors as CSV",
         description="Columns: " + ", ".join(exports.SCHEMA_ERROR_HEADER) + ". Named like "
         "C23051-10007794-submission-12-schema-errors.csv.",
+        operation_id="v1_submissions_schema_errors_csv",
+        parameters=[NO_FORMAT],
         responses={(200, "text/csv"): CSV_RESPONSE, (404, "application/json"): NOT_FOUND},
     )
     def get(self, request, pk):

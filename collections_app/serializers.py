@@ -128,12 +128,6 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class DetailSerializer(serializers.Serializer):
-    """DRF's standard error answer (not found, not authenticated, not allowed)."""
-
-    detail = serializers.CharField()
-
-
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The XML file exported from the student records system.")
     ukprn = serializers.CharField(

@@ -54,6 +54,21 @@ def test_parallel_copy_load_outside_a_transaction(setup_rows, settings):
     assert RuleFailure.objects.filter(submission=submission).count() == failures
 
 
+def test_streaming_copy_of_an_invalid_file_is_rolled_back(setup_rows):
+    provider, user, collection = setup_rows
+    content = sample(provider).replace(b"<GENDER>M</GENDER>", b"<GENDER>Q</GENDER>", 1)
+    submission = Submission.objects.create(
+        provider=provider, collection=collection, uploaded_by=user, original_name="r.xml", sha256="0" * 64, size=1
+    )
+    submission.file.save("r.xml", SimpleUploadedFile("r.xml", content), save=True)
+    submission_process(submission_id=submission.pk, task_id="pg")
+    submission.refresh_from_db()
+    assert submission.status == "rejected"
+    # Rows were streaming into COPY while the file was parsed: none of them may remain.
+    assert Student.objects.filter(submission=submission).count() == 0
+    assert Instance.objects.filter(submission=submission).count() == 0
+
+
 def test_real_worker_processes_an_upload(setup_rows, require_redis, settings):
     from celery.contrib.testing.worker import start_worker
     from celery.signals import task_prerun

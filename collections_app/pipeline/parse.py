@@ -10,10 +10,9 @@ finds each error's line and path (see locate.py).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TextIO
 
 from lxml import etree
 
@@ -76,18 +75,10 @@ class ParseOutcome:
     instances: int = 0
     errors: list[LocatedError] = field(default_factory=list)
     total_error_count: int = 0
-    student_rows: Path | None = None
-    instance_rows: Path | None = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
-
-    def discard_rows(self) -> None:
-        for path in (self.student_rows, self.instance_rows):
-            if path is not None and path.exists():
-                path.unlink()
-        self.student_rows = self.instance_rows = None
 
 
 class ProgressReader:
@@ -114,75 +105,67 @@ def parse_student_record(
     path: str | os.PathLike,
     *,
     submission_id: int,
-    workdir: str | os.PathLike | None = None,
+    students_out: TextIO,
+    instances_out: TextIO,
     progress: ProgressCallback | None = None,
     error_cap: int = 1000,
 ) -> ParseOutcome:
-    """Validate and extract in one streaming pass; on invalid input, locate the errors."""
+    """Validate and extract in one streaming pass; on invalid input, locate the errors.
+
+    Rows go to `students_out` / `instances_out` in COPY text format as they are read; when the
+    outcome has errors the caller must throw them away (see load.RowSinks).
+    """
     schema = load_schema(SCHEMA_FILE)
     # libxml2 keeps a per-thread error log; an earlier file's errors must not leak into this one.
     etree.clear_error_log()
     outcome = ParseOutcome()
     total = os.path.getsize(path)
-    fd_s, student_path = tempfile.mkstemp(prefix=f"sub{submission_id}-students-", dir=workdir)
-    fd_i, instance_path = tempfile.mkstemp(prefix=f"sub{submission_id}-instances-", dir=workdir)
-    outcome.student_rows, outcome.instance_rows = Path(student_path), Path(instance_path)
-
-    try:
-        with (
-            open(fd_s, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as students_out,
-            open(fd_i, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as instances_out,
-            open(path, "rb") as raw,
-        ):
-            extractor = _Extractor(submission_id, students_out, instances_out)
-            reader = ProgressReader(raw, total, progress)
-            context = etree.iterparse(
-                reader,
-                events=("end",),
-                tag=("Student", "RECID", "INSTID", "UKPRN"),
-                schema=schema,
-                **SAFE_PARSE_OPTIONS,
-            )
-            checked_prolog = False
-            try:
-                for _event, element in context:
-                    if not checked_prolog:
-                        checked_prolog = True
-                        prolog_error = _check_prolog(element.getroottree().getroot())
-                        if prolog_error:
-                            outcome.errors.append(prolog_error)
-                            break
-                    if element.tag == "Student":
-                        extractor.student(element)
-                        # Drop what we have read: the element and the siblings before it.
-                        element.clear(keep_tail=False)
-                        parent = element.getparent()
-                        while element.getprevious() is not None:
-                            del parent[0]
-                    else:
-                        outcome.header[element.tag] = _text(element)
-                        outcome.header_lines[element.tag] = element.sourceline or 0
-                if not checked_prolog and context.root is not None:
-                    prolog_error = _check_prolog(context.root)
+    with open(path, "rb") as raw:
+        extractor = _Extractor(submission_id, students_out, instances_out)
+        reader = ProgressReader(raw, total, progress)
+        context = etree.iterparse(
+            reader,
+            events=("end",),
+            tag=("Student", "RECID", "INSTID", "UKPRN"),
+            schema=schema,
+            **SAFE_PARSE_OPTIONS,
+        )
+        checked_prolog = False
+        try:
+            for _event, element in context:
+                if not checked_prolog:
+                    checked_prolog = True
+                    prolog_error = _check_prolog(element.getroottree().getroot())
                     if prolog_error:
                         outcome.errors.append(prolog_error)
-            except etree.XMLSyntaxError as exc:
-                malformed = syntax_errors(exc)
-                if malformed:
-                    outcome.errors.extend(malformed)
+                        break
+                if element.tag == "Student":
+                    extractor.student(element)
+                    # Drop what we have read: the element and the siblings before it.
+                    element.clear(keep_tail=False)
+                    parent = element.getparent()
+                    while element.getprevious() is not None:
+                        del parent[0]
                 else:
-                    # Valid XML that breaks the schema: a second pass finds where.
-                    outcome.total_error_count = len(exc.error_log)
-                    outcome.errors.extend(
-                        locate_schema_errors(path, schema, cap=error_cap, fallback=exc.error_log, root_tag=ROOT_TAG)
-                    )
-            outcome.students, outcome.instances = extractor.students, extractor.instances
-    except BaseException:
-        outcome.discard_rows()
-        raise
+                    outcome.header[element.tag] = _text(element)
+                    outcome.header_lines[element.tag] = element.sourceline or 0
+            if not checked_prolog and context.root is not None:
+                prolog_error = _check_prolog(context.root)
+                if prolog_error:
+                    outcome.errors.append(prolog_error)
+        except etree.XMLSyntaxError as exc:
+            malformed = syntax_errors(exc)
+            if malformed:
+                outcome.errors.extend(malformed)
+            else:
+                # Valid XML that breaks the schema: a second pass finds where.
+                outcome.total_error_count = len(exc.error_log)
+                outcome.errors.extend(
+                    locate_schema_errors(path, schema, cap=error_cap, fallback=exc.error_log, root_tag=ROOT_TAG)
+                )
+        outcome.students, outcome.instances = extractor.students, extractor.instances
     if outcome.errors:
         outcome.total_error_count = max(outcome.total_error_count, len(outcome.errors))
-        outcome.discard_rows()
     if progress:
         progress(total, total)
     return outcome

@@ -29,7 +29,7 @@ from collections_app.models import (
 )
 from collections_app.rules.engine import run_rules
 
-from .load import replace_rows
+from .load import RowSinks
 from .locate import LocatedError
 from .parse import INSTANCE_COLUMNS, STUDENT_COLUMNS, parse_student_record
 
@@ -106,37 +106,39 @@ def _run(submission: Submission) -> None:
     if submission.collection.kind != CollectionKind.STUDENT_RECORD:
         raise NotImplementedError("Only Student record files can be processed so far.")
 
-    # schema: one streaming pass validates and extracts to temporary COPY files.
+    # schema: one streaming pass validates the file and extracts its rows, which are already
+    # on their way into the database (uncommitted) while parsing goes on; see load.RowSinks.
     started = time.perf_counter()
     report(Stage.SCHEMA, 0, "Checking the file against the schema")
     workdir = Path(settings.MEDIA_ROOT) / "work"
     workdir.mkdir(parents=True, exist_ok=True)
-    outcome = parse_student_record(
-        submission.file.path,
+    sinks = RowSinks(
         submission_id=submission.pk,
+        tables={"sr_student": STUDENT_COLUMNS, "sr_instance": INSTANCE_COLUMNS},
         workdir=workdir,
-        progress=report.for_stage(Stage.SCHEMA),
-        error_cap=settings.SCHEMA_ERROR_CAP,
     )
     try:
+        outcome = parse_student_record(
+            submission.file.path,
+            submission_id=submission.pk,
+            students_out=sinks.stream("sr_student"),
+            instances_out=sinks.stream("sr_instance"),
+            progress=report.for_stage(Stage.SCHEMA),
+            error_cap=settings.SCHEMA_ERROR_CAP,
+        )
+        sinks.finish_writing()
         if outcome.ok:
             outcome.errors.extend(_header_errors(submission, outcome))
             outcome.total_error_count = len(outcome.errors)
         timings["schema"] = time.perf_counter() - started
         if outcome.errors:
-            outcome.discard_rows()
+            sinks.abort()
             _reject(submission, outcome.errors, outcome.total_error_count, timings)
             return
 
         started = time.perf_counter()
         report(Stage.LOADING, 0, f"Storing {outcome.instances:,} instances")
-        replace_rows(
-            submission_id=submission.pk,
-            tables=[
-                ("sr_student", STUDENT_COLUMNS, outcome.student_rows),
-                ("sr_instance", INSTANCE_COLUMNS, outcome.instance_rows),
-            ],
-        )
+        sinks.commit()
         Submission.objects.filter(pk=submission.pk).update(
             student_count=outcome.students,
             instance_count=outcome.instances,
@@ -146,7 +148,7 @@ def _run(submission: Submission) -> None:
         )
         timings["loading"] = time.perf_counter() - started
     finally:
-        outcome.discard_rows()
+        sinks.abort()  # nothing left to throw away once committed
 
     started = time.perf_counter()
     report(Stage.RULES, 0, "Running quality rules")
