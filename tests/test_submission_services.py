@@ -1,0 +1,98 @@
+"""Upload refusals, retry and the stalled-job sweep, at the service layer."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from collections_app.models import Submission
+from collections_app.services import UploadRefused, submission_create, submission_retry, submissions_mark_stalled
+
+from .factories import CollectionFactory, SubmissionFactory
+from .xmlbuild import student, student_record
+
+
+def xml_upload(content=None):
+    return SimpleUploadedFile("r.xml", content or student_record(student()), content_type="application/xml")
+
+
+def test_upload_is_stored_with_its_digest_and_processed(
+    provider, provider_user, collection, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = submission_create(
+            collection=collection, provider=provider, user=provider_user, uploaded_file=xml_upload()
+        )
+    submission.refresh_from_db()
+    assert len(submission.sha256) == 64 and submission.size > 0
+    assert submission.file.read().startswith(b"<?xml")
+    assert submission.status == "passed"
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes", "code"),
+    [
+        (timedelta(days=1), timedelta(days=10), "collection_not_open"),
+        (-timedelta(days=10), -timedelta(minutes=1), "collection_closed"),
+    ],
+)
+def test_closed_collection_refuses_and_stores_nothing(provider, provider_user, opens, closes, code):
+    now = timezone.now()
+    collection = CollectionFactory(reference="C22051", opens=now + opens, approval_deadline=now + closes)
+    with pytest.raises(UploadRefused) as refused:
+        submission_create(collection=collection, provider=provider, user=provider_user, uploaded_file=xml_upload())
+    assert refused.value.code == code
+    assert Submission.objects.count() == 0
+
+
+def test_final_updates_deadline_keeps_the_collection_open(provider, provider_user):
+    now = timezone.now()
+    collection = CollectionFactory(
+        reference="C23052", opens=now - timedelta(days=30), approval_deadline=now - timedelta(days=1),
+        final_updates_deadline=now + timedelta(days=5),
+    )  # fmt: skip
+    assert collection.phase() == "final_updates"
+    submission_create(collection=collection, provider=provider, user=provider_user, uploaded_file=xml_upload())
+    assert Submission.objects.count() == 1
+
+
+def test_provider_user_cannot_upload_for_another_provider(other_provider, provider_user, collection):
+    with pytest.raises(UploadRefused) as refused:
+        submission_create(
+            collection=collection, provider=other_provider, user=provider_user, uploaded_file=xml_upload()
+        )
+    assert refused.value.code == "forbidden"
+
+
+def test_liaison_may_upload_on_behalf_of_a_provider(provider, liaison, collection):
+    submission = submission_create(collection=collection, provider=provider, user=liaison, uploaded_file=xml_upload())
+    assert submission.provider == provider and submission.uploaded_by == liaison
+
+
+def test_retry_requeues_only_errored_submissions(
+    provider, provider_user, collection, django_capture_on_commit_callbacks
+):
+    submission = SubmissionFactory(
+        provider=provider, uploaded_by=provider_user, collection=collection, status="error", error_message="boom"
+    )
+    submission.file.save("r.xml", xml_upload(), save=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_retry(submission=submission, user=provider_user)
+    submission.refresh_from_db()
+    assert submission.status == "passed" and submission.error_message == ""
+    with pytest.raises(UploadRefused):
+        submission_retry(submission=submission, user=provider_user)
+
+
+def test_stalled_processing_submissions_become_retryable_errors(provider, provider_user, collection):
+    now = timezone.now()
+    stalled = SubmissionFactory(provider=provider, uploaded_by=provider_user, collection=collection,
+                                status="processing", heartbeat_at=now - timedelta(hours=3))  # fmt: skip
+    alive = SubmissionFactory(provider=provider, uploaded_by=provider_user, collection=collection,
+                              status="processing", heartbeat_at=now - timedelta(minutes=1))  # fmt: skip
+    assert submissions_mark_stalled(now=now) == 1
+    stalled.refresh_from_db()
+    alive.refresh_from_db()
+    assert stalled.status == "error" and "Retry" in stalled.error_message
+    assert alive.status == "processing"
