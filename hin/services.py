@@ -13,7 +13,7 @@ def submission_link(*, submission: Submission, progress=None) -> str:
         if progress:
             progress(1, 1)
         return "No previous-year data: year-on-year checks not run."
-    counts = run_rules(submission, stage="linking", progress=progress)
+    counts = run_rules(submission, stage="linking", progress=progress, previous_submission_id=previous.pk)
     if not counts:
         return (
             f"Previous-year data found ({previous.collection.reference}, submission {previous.pk}); "

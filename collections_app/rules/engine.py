@@ -20,6 +20,7 @@ def run_rules(
     *,
     stage: str = "rules",
     progress: Callable[[int, int], None] | None = None,
+    previous_submission_id: int | None = None,
 ) -> dict[str, int]:
     """Run every rule of the submission's record kind for `stage`; return failures per code."""
     rules = rules_for(submission.collection.kind, stage=stage)
@@ -27,6 +28,7 @@ def run_rules(
         submission_id=submission.pk,
         provider_instid=submission.provider.instid,
         reporting_year=submission.collection.reporting_year,
+        previous_submission_id=previous_submission_id,
     )
     counts: dict[str, int] = {}
     insert_columns = ", ".join(("submission_id", "code", "severity", *FAILURE_COLUMNS))

@@ -33,6 +33,8 @@ class RuleContext:
     submission_id: int
     provider_instid: str
     reporting_year: int
+    # Year-on-year rules (stage "linking") compare with the previous year's approved submission.
+    previous_submission_id: int | None = None
 
 
 @dataclass(frozen=True)
