@@ -12,7 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotAcceptable, NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -54,6 +55,16 @@ class CSVRenderer(renderers.BaseRenderer):
         if isinstance(data, dict) and "detail" in data:
             return str(data["detail"]).encode(self.charset)
         return b"" if data is None else str(data).encode(self.charset)
+
+
+class DownloadNegotiation(DefaultContentNegotiation):
+    """A download is a file whatever the client says it accepts: never answer 406 for it."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type
 
 
 def problem(http_status: int, code: str, detail: str) -> Response:
@@ -273,6 +284,7 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 @extend_schema(tags=["submissions"])
 class _SubmissionCSVView(APIView):
     renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+    content_negotiation_class = DownloadNegotiation
 
     def get_submission(self, pk) -> Submission:
         submission = selectors.submission_get(user=self.request.user, pk=pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -128,8 +129,13 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class BinaryFileField(serializers.FileField):
+    """A file sent as a multipart part (documented as binary, not as the URL a FileField reads as)."""
+
+
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The XML file exported from the student records system.")
+    file = BinaryFileField(help_text="The XML file exported from the student records system.")
     ukprn = serializers.CharField(
         required=False,
         help_text="The provider the file is for. Required for agency liaison staff uploading on a provider's "

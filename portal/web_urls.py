@@ -1,3 +1,30 @@
 """Browser screens of the portal app: sign-in, dashboards, account, liaison management."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from collections_app import manage_views
+from portal import views
+from portal.accounts import views as account_views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django 5)
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("account/", account_views.account, name="account"),
+    path("account/token/", account_views.token_create, name="token_create"),
+    path("account/token/revoke/", account_views.token_revoke, name="token_revoke"),
+    path("liaison/", views.liaison_home, name="liaison_home"),
+    path("liaison/providers/new/", account_views.provider_create, name="provider_create"),
+    path("liaison/providers/<int:pk>/edit/", account_views.provider_edit, name="provider_edit"),
+    path("liaison/users/", account_views.user_list, name="user_list"),
+    path("liaison/users/new/", account_views.user_create, name="user_create"),
+    path("liaison/users/<int:pk>/edit/", account_views.user_edit, name="user_edit"),
+    path("liaison/collections/new/", manage_views.collection_create, name="collection_create"),
+    path("liaison/collections/<str:reference>/edit/", manage_views.collection_edit, name="collection_edit"),
+]

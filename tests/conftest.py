@@ -16,6 +16,12 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher costs ~1 s per user; tests create hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks(settings):
     """Tasks run in-process unless a test starts a real worker (tests/test_worker_postgres.py),
     even when CELERY_BROKER_URL points at Redis, as it does in CI."""

@@ -1,0 +1,259 @@
+"""Read-side selectors for the dashboard and liaison screens. They return plain data for templates."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from collections_app.models import Collection, Submission, SubmissionStatus
+from portal.accounts.models import Provider, User
+from portal.templatetags.portal_tags import uk_datetime_text
+
+PHASE_LABELS = {
+    "not_open": "Opens soon",
+    "open": "Open",
+    "final_updates": "Final updates",
+    "closed": "Closed",
+}
+# Collections opening further ahead than this are listed briefly, not given a card.
+OPENS_SOON = timedelta(days=90)
+
+
+def _local(dt: datetime) -> str:
+    return uk_datetime_text(dt)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class CollectionCard:
+    collection: Collection
+    phase: str
+    phase_label: str
+    submission: Submission | None
+    next_deadline_label: str  # what the countdown counts down to: "approval deadline", "closes"
+    next_deadline_at: datetime | None
+    milestones: list[Milestone] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProviderDashboard:
+    current: list[CollectionCard]  # open, in final updates, or opening soon
+    later: list[CollectionCard]  # opening after OPENS_SOON
+    closed: list[CollectionCard]
+
+
+def collection_milestones(*, collection: Collection) -> list[Milestone]:
+    """What happens at each deadline, in the provider's terms."""
+    milestones = [Milestone(collection.opens, f"From {_local(collection.opens)} uploads are accepted and checked.")]
+    approval = _local(collection.approval_deadline)
+    milestones.append(
+        Milestone(collection.approval_deadline, f"By {approval} an approver must have approved your data.")
+    )
+    if collection.closes_at > collection.approval_deadline:
+        closes = _local(collection.closes_at)
+        milestones.append(
+            Milestone(
+                collection.approval_deadline,
+                f"After {approval} the collection is in final updates: corrections are accepted until "
+                f"{closes} and must be approved again.",
+            )
+        )
+    milestones.append(
+        Milestone(collection.closes_at, f"After {_local(collection.closes_at)} uploads close; approved data stands.")
+    )
+    return milestones
+
+
+def _next_deadline(collection: Collection, phase: str) -> tuple[str, datetime | None]:
+    if phase == "not_open":
+        return "opens", collection.opens
+    if phase == "open":
+        return "approval deadline", collection.approval_deadline
+    if phase == "final_updates":
+        return "closes", collection.closes_at
+    return "", None
+
+
+def _latest_submission_pk(*, provider_ref, collection_ref) -> Subquery:
+    """The newest upload for one provider and collection (uses the provider/collection/-uploaded_at index)."""
+    return Subquery(
+        Submission.objects.filter(provider=provider_ref, collection=collection_ref)
+        .order_by("-uploaded_at", "-id")
+        .values("pk")[:1]
+    )
+
+
+def provider_dashboard(*, provider: Provider, at: datetime | None = None) -> ProviderDashboard:
+    """Every collection with the provider's current submission for it: two queries in all."""
+    at = at or timezone.now()
+    collections = list(
+        Collection.objects.annotate(
+            latest_submission_pk=_latest_submission_pk(provider_ref=provider.pk, collection_ref=OuterRef("pk"))
+        )
+    )
+    submission_pks = [c.latest_submission_pk for c in collections if c.latest_submission_pk]
+    submissions = Submission.objects.select_related("uploaded_by").in_bulk(submission_pks)
+
+    current, later, closed = [], [], []
+    for collection in collections:
+        phase = collection.phase(at)
+        label, deadline = _next_deadline(collection, phase)
+        card = CollectionCard(
+            collection=collection,
+            phase=phase,
+            phase_label=PHASE_LABELS[phase],
+            submission=submissions.get(collection.latest_submission_pk),
+            next_deadline_label=label,
+            next_deadline_at=deadline,
+            milestones=collection_milestones(collection=collection),
+        )
+        if phase == "closed":
+            closed.append(card)
+        elif phase == "not_open" and collection.opens - at > OPENS_SOON:
+            later.append(card)
+        else:
+            current.append(card)
+    # Most urgent first; the most recently closed first.
+    current.sort(key=lambda card: (card.next_deadline_at, card.collection.reference))
+    later.sort(key=lambda card: (card.collection.opens, card.collection.reference))
+    closed.sort(key=lambda card: (card.collection.closes_at, card.collection.reference), reverse=True)
+    return ProviderDashboard(current=current, later=later, closed=closed)
+
+
+# --- Liaison tables -------------------------------------------------------------------------------
+
+
+def _parse_sort(sort: str, *, table: str, allowed: dict[str, tuple[str, ...]]) -> list[str] | None:
+    name = sort.removeprefix("-").removeprefix(f"{table}.")
+    if not sort.removeprefix("-").startswith(f"{table}.") or name not in allowed:
+        return None
+    fields = allowed[name]
+    if sort.startswith("-"):
+        fields = tuple(f.removeprefix("-") if f.startswith("-") else f"-{f}" for f in fields)
+    return list(fields)
+
+
+def resolve_sort(sort: str, *, table: str, allowed: dict[str, tuple[str, ...]], default: str) -> tuple[list[str], str]:
+    """Turn a `?sort=` value such as "-providers.ukprn" into order_by fields for `table`.
+
+    Only whitelisted keys are honoured; anything else (or another table's key) gives the default.
+    Returns (order_by fields, the effective sort value) so headers can show the current order.
+    """
+    fields = _parse_sort(sort, table=table, allowed=allowed)
+    if fields is None:
+        sort, fields = default, _parse_sort(default, table=table, allowed=allowed)
+    return fields, sort
+
+
+PROVIDER_SORTS = {
+    "name": ("name",),
+    "ukprn": ("ukprn",),
+    "instid": ("instid",),
+    "users": ("user_count", "name"),
+}
+COLLECTION_SORTS = {
+    "reference": ("reference",),
+    "name": ("name", "reference"),
+    "kind": ("kind", "reference"),
+    "year": ("reporting_year", "reference"),
+    "cohort": ("cohort", "reference"),
+    "opens": ("opens", "reference"),
+    "approval": ("approval_deadline", "reference"),
+    "final": ("final_updates_deadline", "reference"),
+}
+USER_SORTS = {
+    "username": ("username",),
+    "name": ("last_name", "first_name", "username"),
+    "email": ("email", "username"),
+    "role": ("role", "username"),
+    "provider": ("provider__name", "username"),
+    "active": ("is_active", "username"),
+}
+
+
+@dataclass(frozen=True)
+class StateCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    provider: Provider
+    user_count: int
+    latest_states: list[StateCount]  # how many collections' current submission is in each status
+
+
+@dataclass(frozen=True)
+class CollectionRow:
+    collection: Collection
+    phase: str
+    phase_label: str
+
+
+def latest_state_counts(*, provider_pks: list[int]) -> dict[int, list[StateCount]]:
+    """Per provider: the status of its current submission in each collection, counted. One query."""
+    rows = (
+        Submission.objects.filter(provider__in=provider_pks)
+        .filter(pk=_latest_submission_pk(provider_ref=OuterRef("provider"), collection_ref=OuterRef("collection")))
+        .values("provider_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    order = {status: i for i, status in enumerate(SubmissionStatus.values)}
+    counts: dict[int, list[StateCount]] = defaultdict(list)
+    for row in rows:
+        status = row["status"]
+        counts[row["provider_id"]].append(StateCount(status, SubmissionStatus(status).label, row["n"]))
+    for states in counts.values():
+        states.sort(key=lambda s: order.get(s.status, 99))
+    return counts
+
+
+def liaison_providers(*, q: str = "", sort: str = "") -> tuple[list[ProviderRow], str]:
+    order_by, effective = resolve_sort(sort, table="providers", allowed=PROVIDER_SORTS, default="providers.name")
+    providers: QuerySet[Provider] = Provider.objects.annotate(user_count=Count("users"))
+    if q:
+        providers = providers.filter(Q(name__icontains=q) | Q(ukprn__startswith=q) | Q(instid__startswith=q))
+    providers_list = list(providers.order_by(*order_by))
+    states = latest_state_counts(provider_pks=[p.pk for p in providers_list])
+    rows = [ProviderRow(p, p.user_count, states.get(p.pk, [])) for p in providers_list]
+    return rows, effective
+
+
+def liaison_collections(*, q: str = "", sort: str = "", at: datetime | None = None) -> tuple[list[CollectionRow], str]:
+    at = at or timezone.now()
+    order_by, effective = resolve_sort(sort, table="collections", allowed=COLLECTION_SORTS, default="-collections.year")
+    collections = Collection.objects.all()
+    if q:
+        collections = collections.filter(Q(reference__icontains=q) | Q(name__icontains=q))
+    rows = []
+    for collection in collections.order_by(*order_by):
+        phase = collection.phase(at)
+        rows.append(CollectionRow(collection, phase, PHASE_LABELS[phase]))
+    return rows, effective
+
+
+def user_list(*, q: str = "", sort: str = "") -> tuple[list[User], str]:
+    order_by, effective = resolve_sort(sort, table="users", allowed=USER_SORTS, default="users.username")
+    users = User.objects.select_related("provider")
+    if q:
+        users = users.filter(
+            Q(username__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(provider__name__icontains=q)
+            | Q(provider__ukprn__startswith=q)
+        )
+    return list(users.order_by(*order_by)), effective
