@@ -187,7 +187,8 @@ def write_student_record(
             ]
             leaving = rng.random() < 0.25 or defect_kind in (2, 3)
             if leaving:
-                left = period_start + timedelta(days=rng.randint(0, 363))
+                # A leaver leaves during the reporting year, and never before starting.
+                left = max(period_start + timedelta(days=rng.randint(0, 363)), comdate + timedelta(days=1))
                 if defect_kind == 2:
                     left = comdate - timedelta(days=30)
                 lines.append(f"        <RSNLEAVE>{rng.choice(('01', '01', '02', '03', '11'))}</RSNLEAVE>")

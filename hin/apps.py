@@ -6,3 +6,7 @@ class HinConfig(AppConfig):
 
     name = "hin"
     verbose_name = "HIN linking"
+
+    def ready(self):
+        # The HIN checks register themselves as linking-stage rules on import.
+        from . import rules  # noqa: F401

@@ -1,0 +1,32 @@
+# The portal's image: web (gunicorn), Celery worker and Celery beat all run from it.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DEBUG=0 \
+    MEDIA_ROOT=/data/media
+
+WORKDIR /app
+
+# Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
+# (psycopg2-binary and lxml ship manylinux wheels, so no compiler is needed.)
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY . .
+# Installed in place: settings find templates/ and manage.py relative to /app.
+RUN pip install --no-deps -e . \
+    && useradd --create-home --uid 1000 --user-group portal \
+    && mkdir -p /app/staticfiles /data/media \
+    && chown -R portal:portal /app/staticfiles /data/media
+
+USER portal
+EXPOSE 8000
+
+CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]
