@@ -106,6 +106,8 @@ MEDIA_URL = "media/"
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# PostgreSQL work_mem for the set-based rules (each runs in its own transaction).
+RULES_WORK_MEM = env.str("RULES_WORK_MEM", default="64MB")
 # Schema errors reported per submission before the parser stops listing them.
 SCHEMA_ERROR_CAP = env.int("SCHEMA_ERROR_CAP", default=1000)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from collections_app.models import RuleFailure, RuleResult, Submission
@@ -38,6 +39,9 @@ def run_rules(
             RuleFailure.objects.filter(submission=submission, code=rule.code).delete()
             select_sql, params = rule.sql(context)
             with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    # Rules group a whole submission at once; the default 4 MB spills to disk.
+                    cursor.execute("SET LOCAL work_mem = %s", [settings.RULES_WORK_MEM])
                 cursor.execute(
                     f"INSERT INTO sr_rule_failure ({insert_columns}) SELECT %s, %s, %s, q.* FROM ({select_sql}) q",
                     [submission.pk, rule.code, rule.severity, *params],

@@ -91,12 +91,17 @@ def husid_consistent_person(ctx):
         FROM sr_student s
         JOIN (
             SELECT husid, COUNT(DISTINCT birthdte) AS births, COUNT(DISTINCT gender) AS genders
-            FROM sr_student WHERE submission_id = %s
-            GROUP BY husid HAVING COUNT(DISTINCT birthdte) > 1 OR COUNT(DISTINCT gender) > 1
+            FROM sr_student
+            WHERE submission_id = %s AND husid IN (
+                -- MIN/MAX first: a hash aggregate, where COUNT(DISTINCT) over every HUSID would sort.
+                SELECT husid FROM sr_student WHERE submission_id = %s
+                GROUP BY husid HAVING MIN(birthdte) <> MAX(birthdte) OR MIN(gender) <> MAX(gender)
+            )
+            GROUP BY husid
         ) g ON g.husid = s.husid
         WHERE s.submission_id = %s
         """,
-        [ctx.submission_id, ctx.submission_id],
+        [ctx.submission_id, ctx.submission_id, ctx.submission_id],
     )
 
 
@@ -108,7 +113,7 @@ def person_has_one_husid(ctx):
         """
         WITH clash AS (
             SELECT fnames, surname, birthdte, gender FROM sr_student WHERE submission_id = %s
-            GROUP BY fnames, surname, birthdte, gender HAVING COUNT(DISTINCT husid) > 1
+            GROUP BY fnames, surname, birthdte, gender HAVING MIN(husid) <> MAX(husid)
         ),
         people AS (
             SELECT s.id, s.line, s.husid, s.fnames, s.surname, s.birthdte, s.gender

@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 "approval_deadline": now + timedelta(days=30),
             },
         )
+        _delete_bench_submissions(collection)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.xml"
             started = time.perf_counter()
@@ -116,8 +117,14 @@ class Command(BaseCommand):
         self.stdout.write(f"ratio, pipeline end to end / lxml alone: {total / baseline:.2f}x")
         self.stdout.write(f"peak RSS: {rss_after / 1024:.0f} MB (before the pipeline: {rss_before / 1024:.0f} MB)")
         if not opts["keep"]:
-            submission.file.delete(save=False)
-            with connection.cursor() as cursor:
-                for table in ("sr_rule_failure", "sr_instance", "sr_student"):
-                    cursor.execute(f"DELETE FROM {table} WHERE submission_id = %s", [submission.pk])
-            submission.delete()
+            _delete_bench_submissions(collection)
+
+
+def _delete_bench_submissions(collection) -> None:
+    """Earlier benchmark runs would otherwise add a "changes since last upload" pass."""
+    for old in Submission.objects.filter(collection=collection):
+        old.file.delete(save=False)
+        with connection.cursor() as cursor:
+            for table in ("sr_rule_failure", "sr_instance", "sr_student"):
+                cursor.execute(f"DELETE FROM {table} WHERE submission_id = %s", [old.pk])
+        old.delete()
