@@ -13,16 +13,21 @@ run; see ../shared/spec/student-record.md for the table of checks. Terms:
   without a link with a previous record without a link. A record that already links is
   accounted for; suggesting it as the partner of another would break a good link.
 
-Between them checks 6, 7 and 8 cover every unlinked pair once from each side it concerns:
+Between them checks 6, 7 and 8 report every unlinked pair once from each side it concerns
+(rows: the incoming record without a link; columns: the previous record without a link that it
+BPQ-matches):
 
-===========================  ==============================  =========================
-incoming record (no link)    previous live record (no link)  previous closed record
-===========================  ==============================  =========================
-COMDATE before the period    HIN6 cat. 1 + HIN7g cat. 1      HIN6 cat. 2
-COMDATE within the period    HIN7g cat. 2                    HIN8
-no BPQ match                 HIN6 cat. 3 (if COMDATE before  HIN7h for each live
-                             the period)                     previous record unmatched
-===========================  ==============================  =========================
+==============================  ==========================  ===============================
+incoming record                 previous record was live    previous record was closed off
+==============================  ==========================  ===============================
+COMDATE before the period       HIN6 cat. 1 + HIN7g cat. 1  HIN6 cat. 2
+COMDATE within the period       HIN7g cat. 2                HIN8
+==============================  ==========================  ===============================
+
+An incoming record with COMDATE before the period and no match is HIN6 category 3; a live
+previous record with no incoming record and no match is HIN7h. Where several records match,
+the best suggestion is taken (live before closed; continuing before new; then file order),
+found with window functions over BPQ groups rather than a pairwise join.
 
 Check 7 rows are about the previous year's record: instance, student, line, HUSID and NUMHUS
 are that record's; the message names the suggested incoming record. Categories go in
@@ -55,13 +60,6 @@ def closed_off(alias: str) -> str:
     )
 
 
-def bpq_match(a: str, b: str) -> str:
-    return (
-        f"{a}.birthdte = {b}.birthdte AND {a}.postcode = {b}.postcode AND {a}.qualaim = {b}.qualaim "
-        f"AND {a}.postcode <> ''"
-    )
-
-
 def _level(column: str) -> str:
     return f"CASE WHEN {column} < '20' THEN 'postgraduate' ELSE 'undergraduate' END"
 
@@ -74,10 +72,11 @@ def _period_start(ctx) -> str:
     return date(ctx.reporting_year, 8, 1).isoformat()
 
 
-def _unlinked_records(*, closed: bool | None = None, comdate: str = "") -> str:
-    """Records of submission %s (1st param) whose HIN is absent from submission %s (2nd param),
-    with the student fields the checks need; `closed` filters on closed off, `comdate` is an
-    extra condition on i.comdate taking one more param (the period start)."""
+def _unlinked_records(side: str, *, closed: bool | None = None, comdate: str = "", matchable=False) -> str:
+    """Records of submission %s (1st param) whose HIN is absent from submission %s (last param),
+    tagged `side` ('c' current, 'p' previous), with the student fields the checks need. `closed`
+    filters on closed off; `comdate` ("<" or ">=") compares COMDATE with one more param (the
+    period start, 2nd); `matchable` keeps only records with a POSTCODE (a BPQ match needs one)."""
     conditions = ""
     if closed is True:
         conditions += f" AND {closed_off('i')}"
@@ -85,9 +84,11 @@ def _unlinked_records(*, closed: bool | None = None, comdate: str = "") -> str:
         conditions += f" AND NOT {closed_off('i')}"
     if comdate:
         conditions += f" AND i.comdate {comdate} %s"
+    if matchable:
+        conditions += " AND i.postcode <> ''"
     return f"""
-        SELECT i.id, i.student_id, i.line, i.husid, i.numhus, i.qualaim, i.ptitle, i.comdate,
-               i.postcode, s.birthdte, CASE WHEN {closed_off("i")} THEN 1 ELSE 0 END AS closed
+        SELECT '{side}' AS side, i.id, i.student_id, i.line, i.husid, i.numhus, i.ptitle, i.comdate,
+               s.birthdte, i.postcode, i.qualaim, CASE WHEN {closed_off("i")} THEN 1 ELSE 0 END AS closed
         FROM sr_instance i
         JOIN sr_student s ON s.id = i.student_id
         WHERE i.submission_id = %s{conditions}
@@ -98,19 +99,31 @@ def _unlinked_records(*, closed: bool | None = None, comdate: str = "") -> str:
     """
 
 
-def _relink(target: str, source: str) -> str:
-    """SQL text: how to change the incoming record `target` so it carries the HIN of `source`
-    (a previous-year record), e.g. "set NUMHUS to 1 (now 2) on HUSID 9811681234562"."""
-    t, s = target, source
+def _best_match(order: str) -> str:
+    """Window columns over `u` (records of both sides): the side and id of the first record, in
+    `order`, of the record's BPQ group (BIRTHDTE, POSTCODE, QUALAIM). Ordering the wanted side
+    first makes that the record's best suggested match, if it has one. One sort, no pairwise join:
+    set-based and fast on both databases however many records share a postcode."""
+    window = f"PARTITION BY birthdte, postcode, qualaim ORDER BY {order}, line, id"
+    return f"FIRST_VALUE(side) OVER ({window}) AS match_side, FIRST_VALUE(id) OVER ({window}) AS match_id"
+
+
+def _relink(target: str, source: str, *, target_prefix: str = "", source_prefix: str = "") -> str:
+    """SQL text: how to change the incoming record (columns `target`.`target_prefix`husid, ...) so
+    it carries the HIN of a previous-year record (`source`.`source_prefix`husid, ...), e.g.
+    "set NUMHUS to 1 (now 2) on HUSID 9811681234562 to restore the link to BSc Maths (2022/23)"."""
+    t_husid, t_numhus = f"{target}.{target_prefix}husid", f"{target}.{target_prefix}numhus"
+    s_husid, s_numhus = f"{source}.{source_prefix}husid", f"{source}.{source_prefix}numhus"
+    s_ptitle = f"{source}.{source_prefix}ptitle"
     return f"""(CASE
-        WHEN {t}.husid = {s}.husid
-            THEN 'set NUMHUS to ' || {s}.numhus || ' (now ' || {t}.numhus || ') on HUSID ' || {t}.husid
-        WHEN {t}.numhus = {s}.numhus
-            THEN 'set HUSID to ' || {s}.husid || ' (now ' || {t}.husid || ') on the record with NUMHUS '
-                 || {t}.numhus
-        ELSE 'set HUSID to ' || {s}.husid || ' and NUMHUS to ' || {s}.numhus || ' (now HUSID ' || {t}.husid
-             || ', NUMHUS ' || {t}.numhus || ')'
-    END || ' to restore the link to ' || {s}.ptitle || ' (' || y.label || ')')"""
+        WHEN {t_husid} = {s_husid}
+            THEN 'set NUMHUS to ' || {s_numhus} || ' (now ' || {t_numhus} || ') on HUSID ' || {t_husid}
+        WHEN {t_numhus} = {s_numhus}
+            THEN 'set HUSID to ' || {s_husid} || ' (now ' || {t_husid} || ') on the record with NUMHUS '
+                 || {t_numhus}
+        ELSE 'set HUSID to ' || {s_husid} || ' and NUMHUS to ' || {s_numhus} || ' (now HUSID ' || {t_husid}
+             || ', NUMHUS ' || {t_numhus} || ')'
+    END || ' to restore the link to ' || {s_ptitle} || ' (' || y.label || ')')"""
 
 
 # Report A: a HIN link, but the linked records disagree. ------------------------------------------
@@ -137,13 +150,18 @@ def _linked_pairs(condition: str, field: str, value: str, message: str):
     return sql
 
 
-def _field_changed(code: str, field: str, current: str, previous: str, doc: str, *, title: str | None = None):
+WRONG_PROGRAMME = "if this is a different programme, give this record a new NUMHUS"
+WRONG_PERSON = "if this is a different person, this record needs its own HUSID"
+
+
+def _field_changed(
+    code: str, field: str, current: str, previous: str, doc: str, *, otherwise=WRONG_PROGRAMME, title=None
+):
     """Register a report A check that fires when one field differs between linked records."""
     message = (
         f"'{field} is ' || {_shown(current)} || ' here but was ' || {_shown(previous)}"
         f" || ' for this HIN in ' || y.label || ' (' || y.ref || '). If the link is right, restore '"
-        f" || {_shown(previous)} || ' or confirm the change as a data quality improvement; if this is a different"
-        f" programme, give this record a new NUMHUS.'"
+        f" || {_shown(previous)} || ' or confirm the change as a data quality improvement; {otherwise}.'"
     )
     func = _linked_pairs(f"{current} <> {previous}", field, current, message)
     func.__doc__ = doc
@@ -250,7 +268,7 @@ _field_changed(
     "CAST(ps.birthdte AS VARCHAR)",
     "Report A, check 5a. Linked records give different dates of birth: check the HIN, restore the "
     "right BIRTHDTE or confirm a data quality improvement.",
-    title="HIN link, but BIRTHDTE differs",
+    otherwise=WRONG_PERSON,
 )
 _field_changed(
     "HIN5b",
@@ -258,6 +276,7 @@ _field_changed(
     "cs.gender",
     "ps.gender",
     "Report A, check 5b. Linked records give different GENDER codes.",
+    otherwise=WRONG_PERSON,
 )
 _field_changed(
     "HIN5c",
@@ -265,6 +284,7 @@ _field_changed(
     "cs.surname",
     "ps.surname",
     "Report A, check 5c. Linked records give different surnames.",
+    otherwise=WRONG_PERSON,
 )
 
 
@@ -286,40 +306,45 @@ def hin6_no_link_continuing(ctx):
     start = _period_start(ctx)
     sql = f"""
         WITH y AS ({PREVIOUS_YEAR}),
-        c AS ({_unlinked_records(comdate="<")}),
-        p AS ({_unlinked_records()}),
-        m AS (
-            SELECT c.id AS current_id, p.husid, p.numhus, p.ptitle, p.comdate, p.closed,
-                   ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY p.closed, p.line, p.id) AS pick
-            FROM c JOIN p ON {bpq_match("p", "c")}
+        u AS (
+            {_unlinked_records("c", comdate="<")}
+            UNION ALL
+            {_unlinked_records("p", matchable=True)}
+        ),
+        r AS (
+            SELECT u.*, {_best_match("CASE WHEN side = 'p' THEN 0 ELSE 1 END, closed")} FROM u
+        ),
+        c AS (
+            SELECT r.*, CASE WHEN r.match_side <> 'p' THEN 3 WHEN {closed_off("m")} THEN 2 ELSE 1 END AS category,
+                   m.husid AS m_husid, m.numhus AS m_numhus, m.ptitle AS m_ptitle, m.comdate AS m_comdate
+            FROM r
+            LEFT JOIN sr_instance m ON r.match_side = 'p' AND m.id = r.match_id
+            WHERE r.side = 'c'
         )
         SELECT c.id, c.student_id, c.line, c.husid, c.numhus,
-               CASE WHEN m.current_id IS NULL THEN 'category 3'
-                    WHEN m.closed = 0 THEN 'category 1' ELSE 'category 2' END,
-               CASE WHEN m.current_id IS NULL THEN ''
-                    ELSE 'HUSID ' || m.husid || ' NUMHUS ' || m.numhus END,
+               'category ' || CAST(c.category AS VARCHAR),
+               CASE WHEN c.category = 3 THEN '' ELSE 'HUSID ' || c.m_husid || ' NUMHUS ' || c.m_numhus END,
                'HUSID ' || c.husid || ' NUMHUS ' || c.numhus || ' (' || c.ptitle || ', COMDATE '
                || CAST(c.comdate AS VARCHAR) || ') began before the reporting period but links to no record of '
                || y.label || ' (' || y.ref || '). '
-               || CASE WHEN m.current_id IS NULL THEN
+               || CASE WHEN c.category = 3 THEN
                       'Category 3: no ' || y.label || ' record matches its BIRTHDTE, POSTCODE and QUALAIM. If the '
                       || 'student continued from ' || y.label || ', restore the HUSID and NUMHUS returned then; '
                       || 'if they started this year, correct COMDATE; otherwise report the record missing from '
                       || 'the ' || y.label || ' submission.'
                   ELSE
-                      'Category ' || CASE WHEN m.closed = 0 THEN '1' ELSE '2' END
-                      || ': BIRTHDTE, POSTCODE and QUALAIM match HUSID ' || m.husid || ' NUMHUS ' || m.numhus
-                      || ' (' || m.ptitle || ', COMDATE ' || CAST(m.comdate AS VARCHAR) || '), which was '
-                      || CASE WHEN m.closed = 0 THEN 'live' ELSE 'closed off' END || ' in ' || y.label
+                      'Category ' || CAST(c.category AS VARCHAR)
+                      || ': BIRTHDTE, POSTCODE and QUALAIM match HUSID ' || c.m_husid || ' NUMHUS ' || c.m_numhus
+                      || ' (' || c.m_ptitle || ', COMDATE ' || CAST(c.m_comdate AS VARCHAR) || '), which was '
+                      || CASE WHEN c.category = 1 THEN 'live' ELSE 'closed off' END || ' in ' || y.label
                       || '. If it is the same programme, '
-                      || {_relink("c", "m")}
-                      || CASE WHEN c.comdate <> m.comdate
-                              THEN ', and restore COMDATE ' || CAST(m.comdate AS VARCHAR) ELSE '' END
+                      || {_relink("c", "c", source_prefix="m_")}
+                      || CASE WHEN c.comdate <> c.m_comdate
+                              THEN ', and restore COMDATE ' || CAST(c.m_comdate AS VARCHAR) ELSE '' END
                       || '. If not, correct COMDATE if the student started this year, or report the record '
                       || 'missing from the ' || y.label || ' submission.'
                   END
         FROM c
-        LEFT JOIN m ON m.current_id = c.id AND m.pick = 1
         CROSS JOIN y
     """
     prev, cur = ctx.previous_submission_id, ctx.submission_id
@@ -329,10 +354,39 @@ def hin6_no_link_continuing(ctx):
 # Report C: check 7. ----------------------------------------------------------------------------
 
 
-def _live_previous_without_record() -> str:
-    """Previous-year records (1st param) that were live and whose HIN has no record in the
-    current submission (2nd param)."""
-    return _unlinked_records(closed=False)
+# Incoming records first, and among them those that began before the period (param: its start).
+CURRENT_FIRST_CONTINUING_FIRST = "CASE WHEN side = 'c' THEN 0 ELSE 1 END, CASE WHEN comdate < %s THEN 0 ELSE 1 END"
+
+
+def _live_hins_and_their_best_match() -> str:
+    """CTEs y, u, p: each previous record that was live and whose HIN has no record now (side
+    'p'), with its best incoming match by BPQ among records without a link: one whose COMDATE is
+    before the period first (category 1), then within it (category 2). m_* are that record's."""
+    return f"""
+        WITH y AS ({PREVIOUS_YEAR}),
+        u AS (
+            {_unlinked_records("p", closed=False)}
+            UNION ALL
+            {_unlinked_records("c", matchable=True)}
+        ),
+        r AS (
+            SELECT u.*, {_best_match(CURRENT_FIRST_CONTINUING_FIRST)} FROM u
+        ),
+        p AS (
+            SELECT r.*, CASE WHEN r.match_side <> 'c' THEN 0 WHEN m.comdate < %s THEN 1 ELSE 2 END AS category,
+                   m.husid AS m_husid, m.numhus AS m_numhus, m.ptitle AS m_ptitle, m.comdate AS m_comdate,
+                   m.line AS m_line
+            FROM r
+            LEFT JOIN sr_instance m ON r.match_side = 'c' AND m.id = r.match_id
+            WHERE r.side = 'p'
+        )
+    """
+
+
+def _check7_params(ctx) -> list:
+    prev, cur, start = ctx.previous_submission_id, ctx.submission_id, _period_start(ctx)
+    # y; u (previous side, then current side); r's window (twice: side and id); p's category.
+    return [prev, prev, cur, cur, prev, start, start, start]
 
 
 @rule(
@@ -347,50 +401,41 @@ def hin7g_live_hin_matched(ctx):
     and QUALAIM. Category 1: that record's COMDATE is before the reporting period; category 2: it
     is within the period. Reported on last year's record; restore its HUSID/NUMHUS on the incoming
     record, or return the right data for both."""
-    start = _period_start(ctx)
     sql = f"""
-        WITH y AS ({PREVIOUS_YEAR}),
-        p AS ({_live_previous_without_record()}),
-        c AS ({_unlinked_records()}),
-        m AS (
-            SELECT p.id AS previous_id, c.husid, c.numhus, c.ptitle, c.comdate, c.line,
-                   CASE WHEN c.comdate < %s THEN 1 ELSE 2 END AS category,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY p.id ORDER BY CASE WHEN c.comdate < %s THEN 1 ELSE 2 END, c.line, c.id
-                   ) AS pick
-            FROM p JOIN c ON {bpq_match("c", "p")}
-        )
+        {_live_hins_and_their_best_match()}
         SELECT p.id, p.student_id, p.line, p.husid, p.numhus,
-               'category ' || CAST(m.category AS VARCHAR),
-               'HUSID ' || m.husid || ' NUMHUS ' || m.numhus,
+               'category ' || CAST(p.category AS VARCHAR),
+               'HUSID ' || p.m_husid || ' NUMHUS ' || p.m_numhus,
                'HUSID ' || p.husid || ' NUMHUS ' || p.numhus || ' (' || p.ptitle || ') was live in ' || y.label
                || ' (' || y.ref || ') but no record in this submission has that HIN. Category '
-               || CAST(m.category AS VARCHAR) || ': BIRTHDTE, POSTCODE and QUALAIM match incoming HUSID '
-               || m.husid || ' NUMHUS ' || m.numhus || ' (' || m.ptitle || ', line ' || CAST(m.line AS VARCHAR)
-               || ', COMDATE ' || CAST(m.comdate AS VARCHAR)
-               || CASE WHEN m.category = 2 THEN ', within the reporting period' ELSE '' END
-               || '). If it is the same programme, ' || {_relink("m", "p")}
-               || CASE WHEN m.comdate <> p.comdate
+               || CAST(p.category AS VARCHAR) || ': BIRTHDTE, POSTCODE and QUALAIM match incoming HUSID '
+               || p.m_husid || ' NUMHUS ' || p.m_numhus || ' (' || p.m_ptitle || ', line '
+               || CAST(p.m_line AS VARCHAR) || ', COMDATE ' || CAST(p.m_comdate AS VARCHAR)
+               || CASE WHEN p.category = 2 THEN ', within the reporting period' ELSE '' END
+               || '). If it is the same programme, ' || {_relink("p", "p", target_prefix="m_")}
+               || CASE WHEN p.m_comdate <> p.comdate
                        THEN ', and restore COMDATE ' || CAST(p.comdate AS VARCHAR) ELSE '' END
                || '. If not, return a record for this HIN too: an active one, or a dormant one (MODE 63/64).'
         FROM p
-        JOIN m ON m.previous_id = p.id AND m.pick = 1
         CROSS JOIN y
+        WHERE p.category > 0
     """
-    prev, cur = ctx.previous_submission_id, ctx.submission_id
-    return sql, [prev, prev, cur, cur, prev, start, start]
+    return sql, _check7_params(ctx)
 
 
-@rule(code="HIN7h", title="Live HIN of last year has no record and no match", severity=Severity.ERROR, stage=LINKING)
+@rule(
+    code="HIN7h",
+    title="Live HIN of last year has no record and no match",
+    severity=Severity.ERROR,
+    stage=LINKING,
+)
 def hin7h_live_hin_missing(ctx):
     """Report C, check 7h. A HIN that was live last year has no record this year and no incoming
     record without a link matches it on BIRTHDTE, POSTCODE and QUALAIM. Restore the HUSID/NUMHUS
     on the record that continues it, or submit the missing record (active, or dormant with MODE
     63/64), reporting any qualification obtained. Reported on last year's record."""
     sql = f"""
-        WITH y AS ({PREVIOUS_YEAR}),
-        p AS ({_live_previous_without_record()}),
-        c AS ({_unlinked_records()})
+        {_live_hins_and_their_best_match()}
         SELECT p.id, p.student_id, p.line, p.husid, p.numhus, 'HIN', p.husid || ' ' || p.numhus,
                'HUSID ' || p.husid || ' NUMHUS ' || p.numhus || ' (' || p.ptitle || ', COMDATE '
                || CAST(p.comdate AS VARCHAR) || ') was live in ' || y.label || ' (' || y.ref
@@ -400,16 +445,20 @@ def hin7h_live_hin_missing(ctx):
                || 'this HUSID and NUMHUS on the record that continues it.'
         FROM p
         CROSS JOIN y
-        WHERE NOT EXISTS (SELECT 1 FROM c WHERE {bpq_match("c", "p")})
+        WHERE p.category = 0
     """
-    prev, cur = ctx.previous_submission_id, ctx.submission_id
-    return sql, [prev, prev, cur, cur, prev]
+    return sql, _check7_params(ctx)
 
 
 # Report D: check 8. ----------------------------------------------------------------------------
 
 
-@rule(code="HIN8", title="Possible link based on BIRTHDTE/POSTCODE/QUALAIM", severity=Severity.WARNING, stage=LINKING)
+@rule(
+    code="HIN8",
+    title="Possible link based on BIRTHDTE/POSTCODE/QUALAIM",
+    severity=Severity.WARNING,
+    stage=LINKING,
+)
 def hin8_possible_link(ctx):
     """Report D, check 8. An incoming record without a HIN link that began in the reporting period
     matches, on BIRTHDTE, POSTCODE and QUALAIM, a record of last year that was closed off: one
@@ -419,13 +468,12 @@ def hin8_possible_link(ctx):
     start = _period_start(ctx)
     sql = f"""
         WITH y AS ({PREVIOUS_YEAR}),
-        c AS ({_unlinked_records(comdate=">=")}),
-        p AS ({_unlinked_records(closed=True)}),
-        m AS (
-            SELECT c.id AS current_id, p.husid, p.numhus, p.ptitle, p.comdate,
-                   ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY p.line, p.id) AS pick
-            FROM c JOIN p ON {bpq_match("p", "c")}
-        )
+        u AS (
+            {_unlinked_records("c", comdate=">=")}
+            UNION ALL
+            {_unlinked_records("p", closed=True, matchable=True)}
+        ),
+        r AS (SELECT u.*, {_best_match("CASE WHEN side = 'p' THEN 0 ELSE 1 END")} FROM u)
         SELECT c.id, c.student_id, c.line, c.husid, c.numhus, 'HIN', 'HUSID ' || m.husid || ' NUMHUS ' || m.numhus,
                'HUSID ' || c.husid || ' NUMHUS ' || c.numhus || ' (' || c.ptitle || ', COMDATE '
                || CAST(c.comdate AS VARCHAR) || ') links to no record of ' || y.label || ' (' || y.ref
@@ -434,9 +482,10 @@ def hin8_possible_link(ctx):
                || '. If the student is continuing the same programme, ' || {_relink("c", "m")}
                || ' and restore COMDATE ' || CAST(m.comdate AS VARCHAR)
                || '; if this is a new programme, confirm it.'
-        FROM c
-        JOIN m ON m.current_id = c.id AND m.pick = 1
+        FROM r c
+        JOIN sr_instance m ON m.id = c.match_id
         CROSS JOIN y
+        WHERE c.side = 'c' AND c.match_side = 'p'
     """
     prev, cur = ctx.previous_submission_id, ctx.submission_id
     return sql, [prev, cur, start, prev, prev, cur]
