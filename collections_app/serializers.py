@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import selectors
+from .collection_services import collection_check
 from .models import (
     Collection,
-    CollectionKind,
     RuleFailure,
     SchemaError,
     Severity,
@@ -86,30 +87,23 @@ class CollectionSerializer(serializers.ModelSerializer):
                 f"The reference's year digits ({reference[1:3]}) must match the reporting year ({reporting_year})."
             )
 
-        opens, approval, final = value("opens"), value("approval_deadline"), value("final_updates_deadline")
-        if opens and approval and approval <= opens:
-            errors["approval_deadline"] = "The approval deadline must be after the collection opens."
-        if approval and final and final < approval:
-            errors["final_updates_deadline"] = "The final-updates deadline cannot be before the approval deadline."
-
-        kind, cohort = value("kind"), value("cohort") or ""
-        if kind == CollectionKind.CONTACT_DETAILS and not cohort:
-            errors["cohort"] = "A contact details collection needs a cohort (A to D)."
-        elif kind == CollectionKind.STUDENT_RECORD and cohort:
-            errors["cohort"] = "A Student record collection has no cohort: leave it blank."
-
-        start, end = value("contact_period_start"), value("contact_period_end")
-        if start and end and end < start:
-            errors["contact_period_end"] = "The contact period cannot end before it starts."
-
-        previous = value("previous")
-        if previous is not None:
-            if self.instance is not None and previous.pk == self.instance.pk:
-                errors["previous"] = "A collection cannot be its own previous collection."
-            elif kind and previous.kind != kind:
-                errors["previous"] = f"{previous.reference} is a different kind of collection."
-            elif reporting_year and previous.reporting_year >= reporting_year:
-                errors["previous"] = f"{previous.reference} is not from an earlier reporting year."
+        # The rules across fields are the liaison forms' rules: one check serves both.
+        try:
+            collection_check(
+                kind=value("kind"),
+                reporting_year=reporting_year,
+                opens=value("opens"),
+                approval_deadline=value("approval_deadline"),
+                final_updates_deadline=value("final_updates_deadline"),
+                cohort=value("cohort") or "",
+                contact_period_start=value("contact_period_start"),
+                contact_period_end=value("contact_period_end"),
+                previous=value("previous"),
+                collection=self.instance,
+            )
+        except DjangoValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, messages)
 
         if errors:
             raise serializers.ValidationError(errors)
