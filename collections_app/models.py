@@ -274,3 +274,33 @@ class RuleFailure(models.Model):
     class Meta:
         db_table = "sr_rule_failure"
         indexes = [models.Index(fields=["submission", "code", "id"], name="sr_failure_sub_code")]
+
+
+class WarningConfirmation(models.Model):
+    """A provider's confirmation that a warning is a data quality improvement (the data is right).
+
+    Keyed on the record's HIN and the failure's value (for year-on-year checks the value names
+    the change, e.g. "F (was M)") rather than on a failure row, so the confirmation carries forward
+    to every later upload of the same collection that reports the same change for the same record.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=32)
+    husid = models.CharField(max_length=13)
+    numhus = models.CharField(max_length=20)
+    value = models.CharField(max_length=255, blank=True)
+    reason = models.TextField()
+    submission = models.ForeignKey(
+        Submission, on_delete=models.PROTECT, related_name="+", help_text="The upload it was first confirmed on."
+    )
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-confirmed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "collection", "code", "husid", "numhus", "value"], name="warning_confirmed_once"
+            )
+        ]

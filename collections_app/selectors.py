@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from portal.accounts import permissions
 
-from .models import Collection, RuleFailure, RuleResult, SchemaError, Submission
+from .models import Collection, RuleFailure, RuleResult, SchemaError, Severity, Submission, WarningConfirmation
 from .rules import get_rule
 
 # Failure list ordering a user may ask for: public name -> model field(s).
@@ -102,3 +102,41 @@ def failures_for(
 
 def schema_errors_for(*, submission: Submission) -> QuerySet[SchemaError]:
     return SchemaError.objects.filter(submission=submission)
+
+
+def confirmations_for(*, submission: Submission) -> QuerySet[WarningConfirmation]:
+    """The provider's confirmations for the submission's collection (they carry across uploads)."""
+    return WarningConfirmation.objects.filter(provider=submission.provider_id, collection=submission.collection_id)
+
+
+def with_confirmation(queryset: QuerySet[RuleFailure], *, submission: Submission) -> QuerySet[RuleFailure]:
+    """Annotate failures with `confirmed`: a confirmation matches their rule, HIN and value."""
+    matching = confirmations_for(submission=submission).filter(
+        code=OuterRef("code"), husid=OuterRef("husid"), numhus=OuterRef("numhus"), value=OuterRef("value")
+    )
+    return queryset.annotate(confirmed=Exists(matching))
+
+
+@dataclass(frozen=True)
+class WarningCount:
+    code: str
+    failures: int
+    confirmed: int
+
+    @property
+    def outstanding(self) -> int:
+        return self.failures - self.confirmed
+
+
+def warning_counts(*, submission: Submission) -> dict[str, WarningCount]:
+    """Per warning rule: how many failures, and how many of them are confirmed as data quality
+    improvements. One grouped query: approval checks the outstanding count against tolerances."""
+    rows = (
+        with_confirmation(
+            RuleFailure.objects.filter(submission=submission, severity=Severity.WARNING), submission=submission
+        )
+        .values("code")
+        .annotate(failures=Count("id"), confirmed=Count("id", filter=Q(confirmed=True)))
+        .order_by("code")
+    )
+    return {row["code"]: WarningCount(row["code"], row["failures"], row["confirmed"]) for row in rows}

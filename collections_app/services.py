@@ -17,7 +17,17 @@ from django.utils.formats import date_format
 from portal.accounts import permissions
 from portal.accounts.models import Provider
 
-from .models import Collection, CollectionKind, Stage, Submission, SubmissionStatus
+from .models import (
+    COMPLETED,
+    Collection,
+    CollectionKind,
+    RuleFailure,
+    Severity,
+    Stage,
+    Submission,
+    SubmissionStatus,
+    WarningConfirmation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -140,3 +150,56 @@ def submissions_mark_stalled(*, now=None) -> int:
         error_message="Processing stopped without finishing (the worker was lost). Retry to run it again.",
         finished_at=now,
     )
+
+
+class ActionRefused(Exception):
+    """A write the portal refuses, with a message that says why and what to do instead."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: str, user) -> int:
+    """Confirm warnings of `submission` as data quality improvements; return how many.
+    Each confirmation carries forward to later uploads of the collection that report the same
+    value for the same record (see WarningConfirmation). Re-confirming is harmless."""
+    permissions.require(
+        permissions.is_provider_staff(user) and permissions.can_upload_for(user, submission.provider),
+        "Only the provider's own staff can confirm a warning.",
+    )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused("Give a reason: say why the data is right.", code="reason_required")
+    if submission.status not in (*COMPLETED, SubmissionStatus.APPROVED):
+        raise ActionRefused(
+            "Only the current upload's warnings can be confirmed: open the latest submission.", code="not_current"
+        )
+    if submission.collection.phase() == "closed":
+        raise ActionRefused(
+            f"{submission.collection.reference} is closed: warnings can no longer be confirmed.",
+            code="collection_closed",
+        )
+    failures = RuleFailure.objects.filter(submission=submission, pk__in=failure_ids, severity=Severity.WARNING)
+    if len(set(failure_ids)) != failures.count():
+        raise ActionRefused("Only this submission's warnings can be confirmed.", code="not_a_warning")
+    # A record confirmed before keeps its first confirmation (who, when and why).
+    WarningConfirmation.objects.bulk_create(
+        [
+            WarningConfirmation(
+                provider_id=submission.provider_id,
+                collection_id=submission.collection_id,
+                code=failure.code,
+                husid=failure.husid,
+                numhus=failure.numhus,
+                value=failure.value,
+                reason=reason,
+                submission=submission,
+                confirmed_by=user,
+            )
+            for failure in failures
+        ],
+        ignore_conflicts=True,
+    )
+    return len(failures)
