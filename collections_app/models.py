@@ -264,6 +264,11 @@ class RuleFailure(models.Model):
         Instance, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
     student = models.ForeignKey(Student, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    # Year-on-year checks: the other year's record the failure is about (the linked or suggested
+    # previous record; for check 7, which is reported on a previous record, the suggested current one).
+    other_instance = models.ForeignKey(
+        Instance, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
     line = models.PositiveIntegerField(null=True)
     husid = models.CharField(max_length=13, blank=True)
     numhus = models.CharField(max_length=20, blank=True)

@@ -129,14 +129,20 @@ def _relink(target: str, source: str, *, target_prefix: str = "", source_prefix:
 # Report A: a HIN link, but the linked records disagree. ------------------------------------------
 
 
+def _change(current: str, previous: str) -> str:
+    """A failure's value for a report A check: the change, e.g. "F (was M)". Confirmations of
+    warnings are keyed on it, so a confirmation covers exactly this change of this record."""
+    return f"{_shown(current)} || ' (was ' || {_shown(previous)} || ')'"
+
+
 def _linked_pairs(condition: str, field: str, value: str, message: str):
     """A report A check: every linked pair (c current, p previous, cs/ps their students) where
-    `condition` holds, reported on the current record."""
+    `condition` holds, reported on the current record, with the previous one as other record."""
 
     def sql(ctx):
         return (
             f"""
-            SELECT c.id, c.student_id, c.line, c.husid, c.numhus, '{field}', {value}, {message}
+            SELECT c.id, c.student_id, c.line, c.husid, c.numhus, '{field}', {value}, {message}, p.id
             FROM sr_instance c
             JOIN sr_instance p ON p.submission_id = %s AND p.husid = c.husid AND p.numhus = c.numhus
             JOIN sr_student cs ON cs.id = c.student_id
@@ -163,7 +169,7 @@ def _field_changed(
         f" || ' for this HIN in ' || y.label || ' (' || y.ref || '). If the link is right, restore '"
         f" || {_shown(previous)} || ' or confirm the change as a data quality improvement; {otherwise}.'"
     )
-    func = _linked_pairs(f"{current} <> {previous}", field, current, message)
+    func = _linked_pairs(f"{current} <> {previous}", field, _change(current, previous), message)
     func.__doc__ = doc
     func.__name__ = f"hin_{code.lower()}"
     rule(
@@ -171,10 +177,17 @@ def _field_changed(
         title=title or f"HIN link, but {field} differs",
         severity=Severity.WARNING,
         stage=LINKING,
+        other_record=True,
     )(func)
 
 
-@rule(code="HIN1", title="HIN link, but level differs (PG/UG)", severity=Severity.WARNING, stage=LINKING)
+@rule(
+    code="HIN1",
+    title="HIN link, but level differs (PG/UG)",
+    severity=Severity.WARNING,
+    stage=LINKING,
+    other_record=True,
+)
 def hin1_level_differs(ctx):
     """Report A, check 1. The record links to last year's record with the same HUSID and NUMHUS,
     but one QUALAIM is postgraduate (01-19) and the other undergraduate (20-99). Either the HIN
@@ -186,10 +199,17 @@ def hin1_level_differs(ctx):
         " If the QUALAIMs are right this is a different programme: give this record a new NUMHUS. Otherwise"
         " correct QUALAIM, or confirm the change as a data quality improvement.'"
     )
-    return _linked_pairs(f"{_level('c.qualaim')} <> {_level('p.qualaim')}", "QUALAIM", "c.qualaim", message)(ctx)
+    condition = f"{_level('c.qualaim')} <> {_level('p.qualaim')}"
+    return _linked_pairs(condition, "QUALAIM", _change("c.qualaim", "p.qualaim"), message)(ctx)
 
 
-@rule(code="HIN2", title="HIN link, but COMDATE is in the reporting period", severity=Severity.WARNING, stage=LINKING)
+@rule(
+    code="HIN2",
+    title="HIN link, but COMDATE is in the reporting period",
+    severity=Severity.WARNING,
+    stage=LINKING,
+    other_record=True,
+)
 def hin2_comdate_in_period(ctx):
     """Report A, check 2. The record links to last year's record, so the student was already on
     the programme, but its COMDATE is on or after the start of the reporting period (1 August).
@@ -198,7 +218,7 @@ def hin2_comdate_in_period(ctx):
     select, params = _linked_pairs(
         "c.comdate >= %s",
         "COMDATE",
-        "CAST(c.comdate AS VARCHAR)",
+        _change("CAST(c.comdate AS VARCHAR)", "CAST(p.comdate AS VARCHAR)"),
         "'COMDATE ' || CAST(c.comdate AS VARCHAR) || ' is on or after ' || %s"
         " || ', the start of the reporting period, but this HIN was already returned in ' || y.label"
         " || ' (' || y.ref || ', COMDATE ' || CAST(p.comdate AS VARCHAR) || '). If the student started a new'"
@@ -296,6 +316,7 @@ _field_changed(
     title="No HIN link for a record that began before the reporting period",
     severity=Severity.ERROR,
     stage=LINKING,
+    other_record=True,
 )
 def hin6_no_link_continuing(ctx):
     """Report B, check 6. An incoming record whose COMDATE is before the reporting period (a
@@ -316,7 +337,8 @@ def hin6_no_link_continuing(ctx):
         ),
         c AS (
             SELECT r.*, CASE WHEN r.match_side <> 'p' THEN 3 WHEN {closed_off("m")} THEN 2 ELSE 1 END AS category,
-                   m.husid AS m_husid, m.numhus AS m_numhus, m.ptitle AS m_ptitle, m.comdate AS m_comdate
+                   m.id AS m_id, m.husid AS m_husid, m.numhus AS m_numhus, m.ptitle AS m_ptitle,
+                   m.comdate AS m_comdate
             FROM r
             LEFT JOIN sr_instance m ON r.match_side = 'p' AND m.id = r.match_id
             WHERE r.side = 'c'
@@ -343,7 +365,8 @@ def hin6_no_link_continuing(ctx):
                               THEN ', and restore COMDATE ' || CAST(c.m_comdate AS VARCHAR) ELSE '' END
                       || '. If not, correct COMDATE if the student started this year, or report the record '
                       || 'missing from the ' || y.label || ' submission.'
-                  END
+                  END,
+               c.m_id
         FROM c
         CROSS JOIN y
     """
@@ -374,8 +397,8 @@ def _live_hins_and_their_best_match() -> str:
         ),
         p AS (
             SELECT r.*, CASE WHEN r.match_side <> 'c' THEN 0 WHEN m.comdate < %s THEN 1 ELSE 2 END AS category,
-                   m.husid AS m_husid, m.numhus AS m_numhus, m.ptitle AS m_ptitle, m.comdate AS m_comdate,
-                   m.line AS m_line
+                   m.id AS m_id, m.husid AS m_husid, m.numhus AS m_numhus, m.ptitle AS m_ptitle,
+                   m.comdate AS m_comdate, m.line AS m_line
             FROM r
             LEFT JOIN sr_instance m ON r.match_side = 'c' AND m.id = r.match_id
             WHERE r.side = 'p'
@@ -394,6 +417,7 @@ def _check7_params(ctx) -> list:
     title="Live HIN of last year has no record; matched by BIRTHDTE/POSTCODE/QUALAIM",
     severity=Severity.ERROR,
     stage=LINKING,
+    other_record=True,
 )
 def hin7g_live_hin_matched(ctx):
     """Report C, check 7g. A HIN that was live last year (on last year's HIN target list) has no
@@ -415,7 +439,8 @@ def hin7g_live_hin_matched(ctx):
                || '). If it is the same programme, ' || {_relink("p", "p", target_prefix="m_")}
                || CASE WHEN p.m_comdate <> p.comdate
                        THEN ', and restore COMDATE ' || CAST(p.comdate AS VARCHAR) ELSE '' END
-               || '. If not, return a record for this HIN too: an active one, or a dormant one (MODE 63/64).'
+               || '. If not, return a record for this HIN too: an active one, or a dormant one (MODE 63/64).',
+               p.m_id
         FROM p
         CROSS JOIN y
         WHERE p.category > 0
@@ -428,6 +453,7 @@ def hin7g_live_hin_matched(ctx):
     title="Live HIN of last year has no record and no match",
     severity=Severity.ERROR,
     stage=LINKING,
+    other_record=True,
 )
 def hin7h_live_hin_missing(ctx):
     """Report C, check 7h. A HIN that was live last year has no record this year and no incoming
@@ -442,7 +468,8 @@ def hin7h_live_hin_missing(ctx):
                || ') but no record in this submission has that HIN, and none matches its BIRTHDTE, POSTCODE and '
                || 'QUALAIM. Return a record with HUSID ' || p.husid || ' and NUMHUS ' || p.numhus
                || ': an active one if the student continued, or a dormant one (MODE 63/64) if not; or restore '
-               || 'this HUSID and NUMHUS on the record that continues it.'
+               || 'this HUSID and NUMHUS on the record that continues it.',
+               CAST(NULL AS BIGINT)
         FROM p
         CROSS JOIN y
         WHERE p.category = 0
@@ -458,6 +485,7 @@ def hin7h_live_hin_missing(ctx):
     title="Possible link based on BIRTHDTE/POSTCODE/QUALAIM",
     severity=Severity.WARNING,
     stage=LINKING,
+    other_record=True,
 )
 def hin8_possible_link(ctx):
     """Report D, check 8. An incoming record without a HIN link that began in the reporting period
@@ -481,7 +509,8 @@ def hin8_possible_link(ctx):
                || ' (' || m.ptitle || ', COMDATE ' || CAST(m.comdate AS VARCHAR) || '), closed off in ' || y.label
                || '. If the student is continuing the same programme, ' || {_relink("c", "m")}
                || ' and restore COMDATE ' || CAST(m.comdate AS VARCHAR)
-               || '; if this is a new programme, confirm it.'
+               || '; if this is a new programme, confirm it.',
+               m.id
         FROM r c
         JOIN sr_instance m ON m.id = c.match_id
         CROSS JOIN y

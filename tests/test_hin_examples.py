@@ -112,7 +112,7 @@ def test_example_03_date_of_birth_differs_on_a_linked_record(run):
     )
     assert hin_failures(submission) == expect("HIN5a")
     (row,) = hin_rows(submission, "HIN5a")
-    assert row.value == "1974-06-12" and "1974-12-06" in row.message and row.severity == "warning"
+    assert row.value == "1974-06-12 (was 1974-12-06)" and "1974-12-06" in row.message and row.severity == "warning"
 
 
 def test_example_06_changing_numhus_breaks_the_link(run):
@@ -290,7 +290,7 @@ def test_example_22_check_1_level_differs(run):
     )
     assert hin_failures(submission) == expect("HIN1")
     (row,) = hin_rows(submission, "HIN1")
-    assert row.field == "QUALAIM" and row.value == "08" and row.severity == "warning"
+    assert row.field == "QUALAIM" and row.value == "08 (was 21)" and row.severity == "warning"
     assert "postgraduate" in row.message and "undergraduate" in row.message
 
 
@@ -301,7 +301,7 @@ def test_example_23_check_2_comdate_after_start_of_reporting_period(run):
     )
     assert hin_failures(submission) == expect("HIN2")
     (row,) = hin_rows(submission, "HIN2")
-    assert row.value == "2023-10-01" and "2023-08-01" in row.message and "restore COMDATE 2021-10-01" in row.message
+    assert row.value == "2023-10-01 (was 2021-10-01)" and "2023-08-01" in row.message and "restore COMDATE 2021-10-01" in row.message
 
 
 def test_example_24_check_3c_qualent2_differs(run):
@@ -311,7 +311,7 @@ def test_example_24_check_3c_qualent2_differs(run):
     )
     assert hin_failures(submission) == expect("HIN3c")
     (row,) = hin_rows(submission, "HIN3c")
-    assert row.field == "QUALENT2" and row.value == "11" and "was 40" in row.message
+    assert row.field == "QUALENT2" and row.value == "11 (was 40)" and "was 40" in row.message
 
 
 def test_example_25_check_5b_gender_differs(run):

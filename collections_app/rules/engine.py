@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from collections_app.models import RuleFailure, RuleResult, Submission
 
-from .registry import FAILURE_COLUMNS, RuleContext, rules_for
+from .registry import RuleContext, rules_for
 
 
 def run_rules(
@@ -32,7 +32,6 @@ def run_rules(
         previous_submission_id=previous_submission_id,
     )
     counts: dict[str, int] = {}
-    insert_columns = ", ".join(("submission_id", "code", "severity", *FAILURE_COLUMNS))
     for done, rule in enumerate(rules, start=1):
         # One transaction per rule, so progress between rules is visible to the page polling.
         with transaction.atomic():
@@ -42,6 +41,7 @@ def run_rules(
                 if connection.vendor == "postgresql":
                     # Rules group a whole submission at once; the default 4 MB spills to disk.
                     cursor.execute("SET LOCAL work_mem = %s", [settings.RULES_WORK_MEM])
+                insert_columns = ", ".join(("submission_id", "code", "severity", *rule.columns))
                 cursor.execute(
                     f"INSERT INTO sr_rule_failure ({insert_columns}) SELECT %s, %s, %s, q.* FROM ({select_sql}) q",
                     [submission.pk, rule.code, rule.severity, *params],

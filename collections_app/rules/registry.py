@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from collections_app.models import CollectionKind, Severity
 
-# Every rule's SELECT yields these columns, in this order.
+# Every rule's SELECT yields these columns, in this order; a rule registered with
+# other_record=True yields OTHER_RECORD_COLUMN as well, last.
 FAILURE_COLUMNS = ("instance_id", "student_id", "line", "husid", "numhus", "field", "value", "message")
+OTHER_RECORD_COLUMN = "other_instance_id"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class Rule:
     sql: Callable[[RuleContext], tuple[str, list]]
     tolerance: Tolerance | None = None
     stage: str = "rules"  # "rules" (within the submission) or "linking" (year on year)
+    other_record: bool = False  # rows name the other year's record (RuleFailure.other_instance)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*FAILURE_COLUMNS, OTHER_RECORD_COLUMN) if self.other_record else FAILURE_COLUMNS
 
     @property
     def is_error(self) -> bool:
@@ -66,6 +73,7 @@ def rule(
     applies_to="instance",
     tolerance=None,
     stage="rules",
+    other_record=False,
 ):
     """Register the decorated function as a rule's SQL. Its docstring is the rule's documentation."""
 
@@ -82,6 +90,7 @@ def rule(
             sql=func,
             tolerance=tolerance,
             stage=stage,
+            other_record=other_record,
         )
         return func
 
