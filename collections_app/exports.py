@@ -8,10 +8,15 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from .models import RuleFailure, SchemaError
+from .models import RuleFailure, SchemaError, Submission
 
 FAILURE_HEADER = ["rule", "severity", "line", "HUSID", "NUMHUS", "FNAMES", "SURNAME", "field", "value", "message"]
 SCHEMA_ERROR_HEADER = ["line", "path", "message"]
+
+
+def submission_filename(submission: Submission, what: str) -> str:
+    """Download names say whose data it is: C23051-10007794-submission-12-failures.csv."""
+    return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
 
 
 class _Echo:

@@ -1,6 +1,23 @@
-from django.db.models import F, Q, QuerySet
+from __future__ import annotations
 
-from collections_app.models import Instance, Submission, SubmissionStatus
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+
+from collections_app.models import (
+    Instance,
+    RuleFailure,
+    RuleResult,
+    Submission,
+    SubmissionStatus,
+    WarningConfirmation,
+)
+from collections_app.rules import get_rule
+from collections_app.selectors import confirmations_for, warning_counts, with_confirmation
+
+from .models import HinLink, LinkKind
 
 # A closed-off HIN need not be returned next year: it left (RSNLEAVE and DATELEFT), suspended
 # (NOTACT) or went dormant (MODE 63/64). Absent optional fields are stored as '' (DATELEFT as NULL).
@@ -36,3 +53,299 @@ def hin_target_list(*, submission: Submission) -> QuerySet[Instance]:
         )
         .order_by("line", "id")
     )
+
+
+# The HIN reports. -------------------------------------------------------------------------------
+
+# Failures that name a suggested BIRTHDTE/POSTCODE/QUALAIM match as their other record.
+SUGGESTING_CHECKS = ("HIN6", "HIN7g", "HIN8")
+# Check 7 is reported on last year's record: its other record is this year's.
+REPORTED_ON_PREVIOUS = ("HIN7g", "HIN7h")
+
+
+@dataclass(frozen=True)
+class Report:
+    letter: str
+    title: str
+    codes: tuple[str, ...]
+    actions: str  # what the guidance says to do, in the provider's terms
+
+
+REPORTS = (
+    Report(
+        "A",
+        "HIN link, but the records disagree",
+        ("HIN1", "HIN2", "HIN3c", "HIN3d", "HIN3h", "HIN3j", "HIN3m", "HIN3q", "HIN3u", "HIN5a", "HIN5b", "HIN5c"),
+        "Correct the HIN if the records are a different programme or person; correct the field if this year's "
+        "value is wrong; or confirm the change as a data quality improvement if last year's was wrong.",
+    ),
+    Report(
+        "B",
+        "No HIN link for a record that began before this reporting period",
+        ("HIN6",),
+        "Restore the HUSID and NUMHUS returned last year (the suggested match says which), correct COMDATE if "
+        "the student started this year, or report the record missing from last year's submission.",
+    ),
+    Report(
+        "C",
+        "Last year's live HIN has no record this year",
+        ("HIN7g", "HIN7h"),
+        "Return a record for each HIN on last year's HIN Target List: restore the HUSID and NUMHUS on the record "
+        "that continues it, or return it as active or dormant (MODE 63/64).",
+    ),
+    Report(
+        "D",
+        "Possible link to a record that was closed off",
+        ("HIN8",),
+        "If the student is continuing the same programme, restore the old HUSID and NUMHUS and COMDATE; if it "
+        "is a new programme, confirm it.",
+    ),
+)
+REPORT_OF_CODE = {code: report for report in REPORTS for code in report.codes}
+CONFIRMABLE_REPORTS = ("A", "D")  # warnings the provider can confirm; B and C are errors
+
+# What each check compares, as (label, attribute of an Instance with its student).
+RECORD_FIELDS = {
+    "FNAMES": "student.fnames",
+    "SURNAME": "student.surname",
+    "BIRTHDTE": "student.birthdte",
+    "GENDER": "student.gender",
+    "ETHNIC": "student.ethnic",
+    "UCASNUM": "student.ucasnum",
+    "PTITLE": "ptitle",
+    "QUALAIM": "qualaim",
+    "COMDATE": "comdate",
+    "MODE": "mode",
+    "POSTCODE": "postcode",
+    "DOMICILE": "domicile",
+    "QUALENT2": "qualent2",
+    "YRLLINST": "yrllinst",
+    "TOTALTS": "totalts",
+    "RSNLEAVE": "rsnleave",
+    "DATELEFT": "dateleft",
+    "NOTACT": "notact",
+}
+BPQ = ("BIRTHDTE", "POSTCODE", "QUALAIM")
+COMPARED = {
+    "HIN1": ("QUALAIM",),
+    "HIN2": ("COMDATE",),
+    "HIN3c": ("QUALENT2",),
+    "HIN3d": ("POSTCODE",),
+    "HIN3h": ("DOMICILE",),
+    "HIN3j": ("ETHNIC",),
+    "HIN3m": ("YRLLINST",),
+    "HIN3q": ("UCASNUM",),
+    "HIN3u": ("TOTALTS",),
+    "HIN5a": ("BIRTHDTE",),
+    "HIN5b": ("GENDER",),
+    "HIN5c": ("SURNAME",),
+    "HIN6": (*BPQ, "COMDATE"),
+    "HIN7g": (*BPQ, "COMDATE"),
+    "HIN7h": (),
+    "HIN8": (*BPQ, "COMDATE"),
+}
+# Shown for every finding, after the HIN and the compared fields.
+CONTEXT_FIELDS = ("FNAMES", "SURNAME", "PTITLE", "QUALAIM", "COMDATE", "BIRTHDTE", "POSTCODE", "MODE")
+
+
+def check_label(code: str) -> str:
+    """'HIN3c' -> '3c', the check's name in the guidance."""
+    return code.removeprefix("HIN")
+
+
+def codes_for(*, report: str | None = None, check: str | None = None) -> list[str]:
+    codes = [code for r in REPORTS if report in (None, "", r.letter) for code in r.codes]
+    if check:
+        codes = [code for code in codes if check_label(code).lower() == check.lower()]
+    return codes
+
+
+@dataclass(frozen=True)
+class HinRecord:
+    """One side of a finding: a record of this year's or last year's submission."""
+
+    instance_id: int
+    husid: str
+    instid: str
+    numhus: str
+    line: int
+    values: dict[str, str]  # RECORD_FIELDS label -> value as returned ('' when absent)
+    closed_off: bool
+
+    @property
+    def status(self) -> str:
+        return "closed off" if self.closed_off else "live"
+
+
+@dataclass(frozen=True)
+class HinFinding:
+    failure: RuleFailure
+    report: str
+    check: str
+    category: int | None
+    current: HinRecord | None
+    previous: HinRecord | None
+    compared: tuple[str, ...]
+    confirmation: WarningConfirmation | None
+
+    @property
+    def confirmable(self) -> bool:
+        return self.report in CONFIRMABLE_REPORTS and self.failure.severity == "warning"
+
+    @property
+    def shown_fields(self) -> list[str]:
+        """The compared fields first, then the context every finding shows."""
+        return [*self.compared, *(f for f in CONTEXT_FIELDS if f not in self.compared)]
+
+    @property
+    def differing(self) -> set[str]:
+        """Labels (HUSID, NUMHUS and record fields) whose values differ between the two records."""
+        if not (self.current and self.previous):
+            return set()
+        differing = {label for label in RECORD_FIELDS if self.current.values[label] != self.previous.values[label]}
+        differing |= {label for label in ("HUSID", "NUMHUS") if getattr(self.current, label.lower()) != getattr(
+            self.previous, label.lower())}  # fmt: skip
+        return differing
+
+    @property
+    def rows(self) -> list[tuple[str, str, str, bool]]:
+        """(label, this year, last year, differs) for the side-by-side table."""
+        differing = self.differing
+        out = []
+        for label in ("HUSID", "NUMHUS", *self.shown_fields):
+            current = self._value(self.current, label)
+            previous = self._value(self.previous, label)
+            out.append((label, current, previous, label in differing))
+        return out
+
+    @staticmethod
+    def _value(record: HinRecord | None, label: str) -> str:
+        if record is None:
+            return "—"
+        if label in ("HUSID", "NUMHUS"):
+            return getattr(record, label.lower())
+        return record.values[label] or "(blank)"
+
+
+def hin_findings(
+    *, submission: Submission, report: str | None = None, check: str | None = None, confirmed: bool | None = None
+) -> QuerySet[RuleFailure]:
+    """The submission's HIN findings (year-on-year failures), filtered, in report and file order,
+    annotated with `confirmed`. hin_findings_resolve() turns a page of them into HinFindings."""
+    queryset = with_confirmation(
+        RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report, check=check)),
+        submission=submission,
+    )
+    if confirmed is not None:
+        queryset = queryset.filter(confirmed=confirmed)
+    order = Case(*(When(code=code, then=Value(i)) for i, code in enumerate(REPORT_OF_CODE)))
+    return queryset.order_by(order, "line", "id")
+
+
+def _value_text(value) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _record(instance: Instance, instid: str) -> HinRecord:
+    values = {}
+    for label, path in RECORD_FIELDS.items():
+        value = instance
+        for part in path.split("."):
+            value = getattr(value, part)
+        values[label] = _value_text(value)
+    closed = bool((instance.rsnleave and instance.dateleft) or instance.notact or instance.mode in ("63", "64"))
+    return HinRecord(instance.pk, instance.husid, instid, instance.numhus, instance.line, values, closed)
+
+
+def hin_findings_resolve(*, submission: Submission, failures: Iterable[RuleFailure]) -> list[HinFinding]:
+    """Both records and any confirmation of each failure, in two queries however many failures."""
+    failures = list(failures)
+    ids = {f.instance_id for f in failures} | {f.other_instance_id for f in failures}
+    instances = Instance.objects.select_related("student").in_bulk([i for i in ids if i])
+    instid = submission.provider.instid
+    confirmations = {}
+    if any(getattr(f, "confirmed", False) for f in failures):
+        wanted = [f for f in failures if f.confirmed]
+        for c in (
+            confirmations_for(submission=submission)
+            .filter(code__in={f.code for f in wanted}, husid__in={f.husid for f in wanted})
+            .select_related("confirmed_by")
+        ):
+            confirmations[(c.code, c.husid, c.numhus, c.value)] = c
+    findings = []
+    for failure in failures:
+        here = instances.get(failure.instance_id)
+        other = instances.get(failure.other_instance_id) if failure.other_instance_id else None
+        current, previous = (other, here) if failure.code in REPORTED_ON_PREVIOUS else (here, other)
+        category = failure.field.removeprefix("category ") if failure.field.startswith("category ") else None
+        findings.append(
+            HinFinding(
+                failure=failure,
+                report=REPORT_OF_CODE[failure.code].letter,
+                check=check_label(failure.code),
+                category=int(category) if category else None,
+                current=_record(current, instid) if current else None,
+                previous=_record(previous, instid) if previous else None,
+                compared=COMPARED[failure.code],
+                confirmation=confirmations.get((failure.code, failure.husid, failure.numhus, failure.value)),
+            )
+        )
+    return findings
+
+
+@dataclass(frozen=True)
+class CheckCount:
+    code: str
+    check: str
+    title: str
+    severity: str
+    failures: int
+
+
+@dataclass(frozen=True)
+class ReportCount:
+    report: Report
+    failures: int
+    confirmed: int
+    checks: list[CheckCount]
+
+    @property
+    def outstanding(self) -> int:
+        return self.failures - self.confirmed
+
+
+def hin_report_counts(*, submission: Submission) -> list[ReportCount]:
+    """Reports A-D with their failure counts (and confirmed counts), per check; two queries."""
+    results = dict(
+        RuleResult.objects.filter(submission=submission, code__in=REPORT_OF_CODE).values_list("code", "failure_count")
+    )
+    confirmed = {code: count.confirmed for code, count in warning_counts(submission=submission).items()}
+    out = []
+    for report in REPORTS:
+        checks = []
+        for code in report.codes:
+            rule = get_rule(code)
+            checks.append(CheckCount(code, check_label(code), rule.title, rule.severity, results.get(code, 0)))
+        out.append(
+            ReportCount(
+                report,
+                failures=sum(c.failures for c in checks),
+                confirmed=sum(confirmed.get(code, 0) for code in report.codes),
+                checks=checks,
+            )
+        )
+    return out
+
+
+def linking_ran(*, submission: Submission) -> bool:
+    return RuleResult.objects.filter(submission=submission, code__in=REPORT_OF_CODE).exists()
+
+
+def link_counts(*, submission: Submission) -> dict[str, int]:
+    """How many incoming records link by HIN, by a suggested match, or not at all."""
+    counts = dict.fromkeys(LinkKind.values, 0)
+    rows = HinLink.objects.filter(submission=submission).values("kind").annotate(n=Count("pk")).order_by()
+    counts.update({row["kind"]: row["n"] for row in rows})
+    return counts

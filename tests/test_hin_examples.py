@@ -301,7 +301,11 @@ def test_example_23_check_2_comdate_after_start_of_reporting_period(run):
     )
     assert hin_failures(submission) == expect("HIN2")
     (row,) = hin_rows(submission, "HIN2")
-    assert row.value == "2023-10-01 (was 2021-10-01)" and "2023-08-01" in row.message and "restore COMDATE 2021-10-01" in row.message
+    assert (
+        row.value == "2023-10-01 (was 2021-10-01)"
+        and "2023-08-01" in row.message
+        and "restore COMDATE 2021-10-01" in row.message
+    )
 
 
 def test_example_24_check_3c_qualent2_differs(run):

@@ -78,7 +78,7 @@ def test_the_stage_message_counts_linked_records(run):
         [student(instance(NUMHUS="1"), instance(NUMHUS="3", QUALAIM="05", PTITLE="MSc Maths"))],
     )
     previous = Submission.objects.get(collection__reference="C22051")
-    assert f"Linked 1 of 2 records with C22051 (submission {previous.pk})." in submission.stage_message
+    assert f"Linked 1 of 2 records with C22051 (submission {previous.pk});" in submission.stage_message
     # Errors from linking count in the verdict.
     assert submission.status == "failed" and submission.error_count == 2  # HIN6 + HIN7g
 
@@ -317,7 +317,7 @@ def test_import_history_loads_and_approves_previous_year_data(provider, provider
 
     submission = process(provider, provider_user, years[1], student_record(student(instance(NUMHUS="2")),
                                                                             recid=CURRENT_RECID))  # fmt: skip
-    assert f"Linked 0 of 1 records with C22051 (submission {imported.pk})." in submission.stage_message
+    assert f"Linked 0 of 1 records with C22051 (submission {imported.pk});" in submission.stage_message
     assert hin_failures(submission) == expect(("HIN6", 1), ("HIN7g", 1))
 
 

@@ -1,0 +1,160 @@
+"""Browser screens for the HIN reports A-D and the HIN Target List of a submission."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from collections_app import selectors as collection_selectors
+from collections_app import services as collection_services
+from collections_app.exports import submission_filename
+from portal.accounts import permissions
+
+from . import exports, selectors
+
+PAGE_SIZE = 25
+
+
+def _visible_submission(request, pk):
+    submission = collection_selectors.submission_get(user=request.user, pk=pk)
+    if submission is None:
+        raise Http404("No such submission.")
+    return submission
+
+
+def _report_filters(request, counts) -> dict:
+    letters = [c.report.letter for c in counts]
+    report = (request.GET.get("report") or "").upper()
+    if report not in letters:
+        # Open on the first report with something to do.
+        report = next((c.report.letter for c in counts if c.failures), "A")
+    status = request.GET.get("status") or ""
+    return {
+        "report": report,
+        "check": request.GET.get("check") or "",
+        "status": status if status in ("open", "confirmed") else "",
+        "husid": (request.GET.get("husid") or "").strip(),
+    }
+
+
+def _findings(submission, filters):
+    confirmed = {"open": False, "confirmed": True}.get(filters["status"])
+    queryset = selectors.hin_findings(
+        submission=submission, report=filters["report"], check=filters["check"] or None, confirmed=confirmed
+    )
+    if filters["husid"]:
+        queryset = queryset.filter(husid__startswith=filters["husid"])
+    return queryset
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hin_report(request, pk):
+    submission = _visible_submission(request, pk)
+    if request.method == "POST":
+        return _confirm(request, submission)
+    counts = selectors.hin_report_counts(submission=submission)
+    filters = _report_filters(request, counts)
+    page = Paginator(_findings(submission, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    findings = selectors.hin_findings_resolve(submission=submission, failures=page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    current = next(c for c in counts if c.report.letter == filters["report"])
+    return render(
+        request,
+        "hin/report.html",
+        {
+            "submission": submission,
+            "collection": submission.collection,
+            "previous": selectors.previous_year_submission(submission=submission),
+            "linking_ran": selectors.linking_ran(submission=submission),
+            "link_counts": selectors.link_counts(submission=submission),
+            "counts": counts,
+            "current": current,
+            "filters": filters,
+            "page": page,
+            "findings": findings,
+            "query": query.urlencode(),
+            "can_confirm": current.report.letter in selectors.CONFIRMABLE_REPORTS
+            and permissions.is_provider_staff(request.user)
+            and permissions.can_upload_for(request.user, submission.provider),
+        },
+    )
+
+
+def _confirm(request, submission):
+    ids = [int(i) for i in request.POST.getlist("failure") if i.isdigit()]
+    back = request.POST.get("next") or reverse("hin_report", args=[submission.pk])
+    if not back.startswith("/"):
+        back = reverse("hin_report", args=[submission.pk])
+    if not ids:
+        messages.error(request, "Tick the warnings you want to confirm, then give the reason.")
+        return redirect(back)
+    try:
+        confirmed = collection_services.warning_confirm(
+            submission=submission, failure_ids=ids, reason=request.POST.get("reason", ""), user=request.user
+        )
+    except collection_services.ActionRefused as refused:
+        messages.error(request, refused.message)
+    except PermissionDenied as denied:
+        messages.error(request, str(denied))
+    else:
+        messages.success(
+            request,
+            f"Confirmed {confirmed} warning{'s' if confirmed != 1 else ''} as data quality improvement"
+            f"{'s' if confirmed != 1 else ''}. Later uploads that report the same change for the same record "
+            "stay confirmed.",
+        )
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def hin_report_csv(request, pk):
+    submission = _visible_submission(request, pk)
+    filters = _report_filters(request, selectors.hin_report_counts(submission=submission))
+    if not request.GET.get("report"):
+        filters["report"] = ""  # no tab chosen: every report
+    what = f"hin-report-{filters['report']}" if filters["report"] else "hin-report"
+    return exports.hin_report_csv(
+        submission=submission, failures=_findings(submission, filters), filename=submission_filename(submission, what)
+    )
+
+
+@login_required
+@require_GET
+def hin_target_list(request, pk):
+    submission = _visible_submission(request, pk)
+    search = (request.GET.get("q") or "").strip()
+    queryset = selectors.hin_target_list(submission=submission)
+    if search:
+        queryset = queryset.filter(Q(husid__startswith=search) | Q(surname__icontains=search))
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "hin/target_list.html",
+        {
+            "submission": submission,
+            "collection": submission.collection,
+            "page": page,
+            "search": search,
+            "query": query.urlencode(),
+            "total": selectors.hin_target_list(submission=submission).count(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def hin_target_list_csv(request, pk):
+    submission = _visible_submission(request, pk)
+    return exports.hin_target_list_csv(
+        selectors.hin_target_list(submission=submission), submission_filename(submission, "hin-target-list")
+    )
