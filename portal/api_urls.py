@@ -10,12 +10,18 @@ Collections and submissions:
   submissions/{id}/retry/                      POST
   submissions/{id}/failures/                   GET list   (CSV: submissions/{id}/failures.csv)
   submissions/{id}/schema-errors/              GET list   (CSV: submissions/{id}/schema-errors.csv)
+
+HIN linking:
+  submissions/{id}/hin-report/                 GET list   (CSV: submissions/{id}/hin-report.csv)
+  submissions/{id}/hin-report/confirm/         POST       (confirm report A/D warnings)
+  submissions/{id}/hin-target-list/            GET list   (CSV: submissions/{id}/hin-target-list.csv)
 """
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from collections_app import api as collections_api
+from hin import api as hin_api
 from portal.accounts import api as accounts_api
 
 app_name = "api"
@@ -40,6 +46,23 @@ urlpatterns = [
         "submissions/<int:pk>/schema-errors.csv",
         collections_api.SubmissionSchemaErrorsCSVView.as_view(),
         name="submission-schema-errors-csv",
+    ),
+    path("submissions/<int:pk>/hin-report/", hin_api.HinReportView.as_view(), name="submission-hin-report"),
+    path(
+        "submissions/<int:pk>/hin-report/confirm/",
+        hin_api.HinConfirmView.as_view(),
+        name="submission-hin-report-confirm",
+    ),
+    path("submissions/<int:pk>/hin-report.csv", hin_api.HinReportCSVView.as_view(), name="submission-hin-report-csv"),
+    path(
+        "submissions/<int:pk>/hin-target-list/",
+        hin_api.HinTargetListView.as_view(),
+        name="submission-hin-target-list",
+    ),
+    path(
+        "submissions/<int:pk>/hin-target-list.csv",
+        hin_api.HinTargetListCSVView.as_view(),
+        name="submission-hin-target-list-csv",
     ),
     *router.urls,
 ]

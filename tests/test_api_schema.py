@@ -17,6 +17,12 @@ PATHS = {
     "/api/v1/submissions/{id}/failures.csv": {"get"},
     "/api/v1/submissions/{id}/schema-errors/": {"get"},
     "/api/v1/submissions/{id}/schema-errors.csv": {"get"},
+    # HIN linking
+    "/api/v1/submissions/{id}/hin-report/": {"get"},
+    "/api/v1/submissions/{id}/hin-report/confirm/": {"post"},
+    "/api/v1/submissions/{id}/hin-report.csv": {"get"},
+    "/api/v1/submissions/{id}/hin-target-list/": {"get"},
+    "/api/v1/submissions/{id}/hin-target-list.csv": {"get"},
 }
 
 
