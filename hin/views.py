@@ -65,6 +65,11 @@ def hin_report(request, pk):
     query = request.GET.copy()
     query.pop("page", None)
     current = next(c for c in counts if c.report.letter == filters["report"])
+    can_confirm = (
+        current.report.letter in selectors.CONFIRMABLE_REPORTS
+        and permissions.is_provider_staff(request.user)
+        and permissions.can_upload_for(request.user, submission.provider)
+    )
     return render(
         request,
         "hin/report.html",
@@ -80,9 +85,8 @@ def hin_report(request, pk):
             "page": page,
             "findings": findings,
             "query": query.urlencode(),
-            "can_confirm": current.report.letter in selectors.CONFIRMABLE_REPORTS
-            and permissions.is_provider_staff(request.user)
-            and permissions.can_upload_for(request.user, submission.provider),
+            "can_confirm": can_confirm,
+            "to_confirm": can_confirm and any(f.confirmable and not f.confirmation for f in findings),
         },
     )
 
