@@ -282,7 +282,7 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema(tags=["submissions"])
-class _SubmissionCSVView(APIView):
+class SubmissionCSVView(APIView):
     renderer_classes = [renderers.JSONRenderer, CSVRenderer]
     content_negotiation_class = DownloadNegotiation
 
@@ -301,7 +301,7 @@ CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="A UTF-8 CSV file (
 NO_FORMAT = OpenApiParameter("format", exclude=True)  # the CSV renderer only exists to accept text/csv
 
 
-class SubmissionFailuresCSVView(_SubmissionCSVView):
+class SubmissionFailuresCSVView(SubmissionCSVView):
     @extend_schema(
         summary="Download a submission's quality-rule failures as CSV",
         description="Takes the same `rule`, `severity`, `search` and `sort` parameters as the failure list. "
@@ -317,7 +317,7 @@ class SubmissionFailuresCSVView(_SubmissionCSVView):
         return exports.failures_csv(queryset, self.filename(submission, "failures"))
 
 
-class SubmissionSchemaErrorsCSVView(_SubmissionCSVView):
+class SubmissionSchemaErrorsCSVView(SubmissionCSVView):
     @extend_schema(
         summary="Download a submission's schema errors as CSV",
         description="Columns: " + ", ".join(exports.SCHEMA_ERROR_HEADER) + ". Named like "

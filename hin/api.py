@@ -16,7 +16,7 @@ from collections_app.api import (
     NOT_FOUND,
     SUBMISSION_ID,
     PortalPagination,
-    _SubmissionCSVView,
+    SubmissionCSVView,
     problem,
 )
 from collections_app.serializers import ProblemSerializer
@@ -135,7 +135,7 @@ class HinTargetListView(generics.GenericAPIView):
 
 
 @extend_schema(tags=["hin"])
-class HinReportCSVView(_SubmissionCSVView):
+class HinReportCSVView(SubmissionCSVView):
     @extend_schema(
         summary="Download a submission's HIN report findings as CSV",
         description="Takes the same `report`, `check`, `confirmed` and `husid` parameters as the list. Columns: "
@@ -155,7 +155,7 @@ class HinReportCSVView(_SubmissionCSVView):
 
 
 @extend_schema(tags=["hin"])
-class HinTargetListCSVView(_SubmissionCSVView):
+class HinTargetListCSVView(SubmissionCSVView):
     @extend_schema(
         summary="Download a submission's HIN Target List as CSV",
         description="Columns: " + ", ".join(exports.TARGET_LIST_HEADER) + ".",
