@@ -226,3 +226,10 @@ def test_without_previous_year_data_the_page_says_so(client, provider, provider_
     client.force_login(provider_user)
     page = client.get(reverse("hin_report", args=[submission.pk])).content.decode()
     assert "No previous-year data: year-on-year checks not run." in page
+
+
+def test_the_submission_page_summarises_the_reports(client, provider_user, submission):
+    client.force_login(provider_user)
+    page = client.get(reverse("submission_detail", args=[submission.pk])).content.decode()
+    for text in ("Report A: 1", "Report B: 1", "Report C: 2", "Report D: 1"):
+        assert text in page
