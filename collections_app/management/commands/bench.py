@@ -1,5 +1,9 @@
 """Benchmarks. `manage.py bench ingest --instances 100000` times the whole pipeline on the
-configured database next to lxml alone parsing and XSD-validating the same file."""
+configured database next to lxml alone parsing and XSD-validating the same file.
+
+With `--with-previous`, the year before (same size, same students) is loaded first as the
+provider's approved previous-year submission, so the linking stage links 100,000 against
+100,000 and its time is reported on its own."""
 
 import resource
 import tempfile
@@ -14,12 +18,16 @@ from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
-from collections_app.models import Collection, CollectionKind, Submission
+from collections_app.models import Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.parse import SCHEMA_FILE
 from collections_app.pipeline.runner import submission_process
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
-from collections_app.sample_data import write_student_record
+from collections_app.sample_data import SamplePopulation, write_student_record
 from portal.accounts.models import Provider, Role, User
+
+REPORTING_YEAR = 2023
+SEED = 42
+PREVIOUS_SEED = 41
 
 
 def lxml_alone(path: Path) -> float:
@@ -36,16 +44,29 @@ def lxml_alone(path: Path) -> float:
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark: `bench ingest --instances N`."
+    help = "Run a benchmark: `bench ingest --instances N [--with-previous]`."
 
     def add_arguments(self, parser):
         parser.add_argument("which", choices=["ingest"])
         parser.add_argument("--instances", type=int, default=100_000)
         parser.add_argument("--defect-rate", type=float, default=0.01)
-        parser.add_argument("--keep", action="store_true", help="keep the benchmark submission's rows")
+        parser.add_argument(
+            "--with-previous",
+            action="store_true",
+            help="first load the previous year of the same students (same size) as approved data, "
+            "so the linking stage has something to link with",
+        )
+        parser.add_argument(
+            "--hin-defect-rate",
+            type=float,
+            default=0.01,
+            help="with --with-previous: share of students with a planted year-on-year problem",
+        )
+        parser.add_argument("--keep", action="store_true", help="keep the benchmark submissions' rows")
 
     def handle(self, *args, **opts):
         n = opts["instances"]
+        with_previous = opts["with_previous"]
         provider, _ = Provider.objects.get_or_create(
             ukprn="19999999", defaults={"name": "Benchmark University", "instid": "9999"}
         )
@@ -53,30 +74,47 @@ class Command(BaseCommand):
             username="bench", defaults={"role": Role.PROVIDER_USER, "provider": provider}
         )
         now = timezone.now()
+        previous_collection, _ = Collection.objects.update_or_create(
+            reference="C98051",
+            defaults={
+                "name": "Benchmark Student record, previous year",
+                "kind": CollectionKind.STUDENT_RECORD,
+                "reporting_year": REPORTING_YEAR - 1,
+                "opens": now - timedelta(days=400),
+                "approval_deadline": now - timedelta(days=300),
+            },
+        )
         collection, _ = Collection.objects.update_or_create(
             reference="C99051",
             defaults={
                 "name": "Benchmark Student record",
                 "kind": CollectionKind.STUDENT_RECORD,
-                "reporting_year": 2023,
+                "reporting_year": REPORTING_YEAR,
                 "opens": now - timedelta(days=1),
                 "approval_deadline": now + timedelta(days=30),
+                # Without --with-previous the linking stage finds no previous year and runs nothing.
+                "previous": previous_collection if with_previous else None,
             },
         )
-        _delete_bench_submissions(collection)
+        _delete_bench_submissions(collection, previous_collection)
+        previous_population = SamplePopulation(REPORTING_YEAR - 1, PREVIOUS_SEED, n, defect_rate=0.0)
         with tempfile.TemporaryDirectory() as tmp:
+            if with_previous:
+                previous = self.load_previous_year(Path(tmp), previous_collection, provider, user, previous_population)
             path = Path(tmp) / "bench.xml"
             started = time.perf_counter()
             with open(path, "w", encoding="utf-8") as out:
                 summary = write_student_record(
                     out,
                     instances=n,
-                    recid="99051",
+                    recid=collection.recid,
                     instid=provider.instid,
                     ukprn=provider.ukprn,
-                    reporting_year=2023,
-                    seed=42,
+                    reporting_year=REPORTING_YEAR,
+                    seed=SEED,
                     defect_rate=opts["defect_rate"],
+                    next_year_of=previous_population if with_previous else None,
+                    hin_defect_rate=opts["hin_defect_rate"] if with_previous else 0.0,
                 )
             generated = time.perf_counter() - started
             size_mb = path.stat().st_size / 1e6
@@ -84,17 +122,14 @@ class Command(BaseCommand):
                 f"generated {summary.students:,} students / {summary.instances:,} instances, "
                 f"{size_mb:.1f} MB in {generated:.2f} s"
             )
-            baseline = lxml_alone(path)
-            with open(path, "rb") as handle:
-                submission = Submission(
-                    provider=provider,
-                    collection=collection,
-                    uploaded_by=user,
-                    original_name="bench.xml",
-                    sha256="0" * 64,
-                    size=path.stat().st_size,
+            if with_previous:
+                planted = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.hin_problems.items()))
+                self.stdout.write(
+                    f"  {summary.continuing:,} instances continue from the previous year, "
+                    f"{summary.new_entrants:,} are new entrants; planted year-on-year problems: {planted or 'none'}"
                 )
-                submission.file.save(f"bench-{uuid.uuid4().hex}.xml", File(handle), save=True)
+            baseline = lxml_alone(path)
+            submission = _stored_submission(path, provider, collection, user)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
         submission_process(submission_id=submission.pk, task_id="bench")
@@ -115,14 +150,76 @@ class Command(BaseCommand):
         self.stdout.write(f"{'total':<10}{total:>10.2f}{n / total:>14,.0f}")
         self.stdout.write(f"lxml alone (parse + XSD validate): {baseline:.2f} s")
         self.stdout.write(f"ratio, pipeline end to end / lxml alone: {total / baseline:.2f}x")
+        if with_previous:
+            self.report_linking(submission, previous, total, baseline)
         self.stdout.write(f"peak RSS: {rss_after / 1024:.0f} MB (before the pipeline: {rss_before / 1024:.0f} MB)")
         if not opts["keep"]:
-            _delete_bench_submissions(collection)
+            _delete_bench_submissions(collection, previous_collection)
+
+    def load_previous_year(self, tmp: Path, collection, provider, user, population: SamplePopulation) -> Submission:
+        """Year N through the real pipeline, then approved as import_history does."""
+        path = tmp / "previous.xml"
+        with open(path, "w", encoding="utf-8") as out:
+            summary = write_student_record(
+                out,
+                instances=population.instances,
+                recid=collection.recid,
+                instid=provider.instid,
+                ukprn=provider.ukprn,
+                reporting_year=population.reporting_year,
+                seed=population.seed,
+                defect_rate=population.defect_rate,
+            )
+        submission = _stored_submission(path, provider, collection, user)
+        started = time.perf_counter()
+        submission_process(submission_id=submission.pk, task_id="bench-previous")
+        seconds = time.perf_counter() - started
+        submission.refresh_from_db()
+        if submission.status not in (SubmissionStatus.PASSED, SubmissionStatus.FAILED):
+            raise CommandError(
+                f"The previous year's file ended as {submission.status}: "
+                f"{submission.error_message or submission.stage_message}"
+            )
+        Submission.objects.filter(pk=submission.pk).update(status=SubmissionStatus.APPROVED)
+        self.stdout.write(
+            f"previous year ({collection.reference}): {summary.students:,} students / {summary.instances:,} "
+            f"instances processed in {seconds:.2f} s and approved"
+        )
+        return submission
+
+    def report_linking(self, submission: Submission, previous: Submission, total: float, baseline: float) -> None:
+        linking = submission.stage_timings.get("linking", 0.0)
+        self.stdout.write(
+            f"linking adds {linking:.2f} s: {submission.instance_count:,} current vs "
+            f"{previous.instance_count:,} previous instances ({linking / total:.0%} of the pipeline); "
+            f"without it the pipeline is {(total - linking) / baseline:.2f}x lxml alone"
+        )
+        findings = (
+            RuleResult.objects.filter(submission=submission, code__startswith="HIN", failure_count__gt=0)
+            .order_by("code")
+            .values_list("code", "failure_count")
+        )
+        self.stdout.write("HIN findings: " + (", ".join(f"{code} {count:,}" for code, count in findings) or "none"))
 
 
-def _delete_bench_submissions(collection) -> None:
-    """Earlier benchmark runs would otherwise add a "changes since last upload" pass."""
-    for old in Submission.objects.filter(collection=collection):
+def _stored_submission(path: Path, provider, collection, user) -> Submission:
+    with open(path, "rb") as handle:
+        submission = Submission(
+            provider=provider,
+            collection=collection,
+            uploaded_by=user,
+            original_name=path.name,
+            sha256="0" * 64,
+            size=path.stat().st_size,
+        )
+        submission.file.save(f"bench-{uuid.uuid4().hex}.xml", File(handle), save=True)
+    return submission
+
+
+def _delete_bench_submissions(*collections) -> None:
+    """Earlier benchmark runs would otherwise add a "changes since last upload" pass, and an
+    earlier previous year would be linked with instead of this run's."""
+    for old in Submission.objects.filter(collection__in=collections):
         old.file.delete(save=False)
         with connection.cursor() as cursor:
             for table in ("sr_rule_failure", "sr_instance", "sr_student"):

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from collections_app.models import Cohort, Collection, CollectionKind, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
-from collections_app.sample_data import write_student_record
+from collections_app.sample_data import SamplePopulation, write_student_record
 from collections_app.services import UploadRefused, submission_create
 from portal.accounts.models import Provider, Role, User
 
@@ -33,6 +33,11 @@ DEMO_PASSWORD = "demo-password-2024"  # noqa: S105 - the published demo login
 DEMO_URL = "http://127.0.0.1:8000/"
 LONDON = ZoneInfo("Europe/London")
 SAMPLE_INSTANCES = 300
+# Gloucestershire's 2022/23 (approved) and 2023/24 files are two years of the same students, so
+# linking finds a handful of year-on-year problems in each HIN report rather than a whole year
+# of unlinked records. The 2023/24 file plants problems on about HIN_DEFECT_RATE of them.
+GLOS_PREVIOUS_YEAR = SamplePopulation(reporting_year=2022, seed=2022, instances=SAMPLE_INSTANCES)
+HIN_DEFECT_RATE = 0.06
 
 PROVIDERS = [
     {
@@ -107,7 +112,15 @@ class Command(BaseCommand):
         glos, uwe = providers["10007794"], providers["10007164"]
         # The previous year first, so the current year's upload has something to link with.
         self.previous_year_submission(collections["C22051"], glos, users["pat"])
-        self.upload(collections["C23051"], glos, users["pat"], seed=2023, defect_rate=0.02)
+        self.upload(
+            collections["C23051"],
+            glos,
+            users["pat"],
+            seed=2023,
+            defect_rate=0.02,
+            next_year_of=GLOS_PREVIOUS_YEAR,
+            hin_defect_rate=HIN_DEFECT_RATE,
+        )
         self.upload(collections["C23051"], uwe, users["sam"], seed=7164, defect_rate=0.0)
         self.print_logins(users)
 
@@ -213,7 +226,16 @@ class Command(BaseCommand):
 
     # -- sample submissions -----------------------------------------------------------------
 
-    def sample_file(self, collection: Collection, provider: Provider, *, seed: int, defect_rate: float) -> bytes:
+    def sample_file(
+        self,
+        collection: Collection,
+        provider: Provider,
+        *,
+        seed: int,
+        defect_rate: float,
+        next_year_of: SamplePopulation | None = None,
+        hin_defect_rate: float = 0.0,
+    ) -> bytes:
         out = io.StringIO()
         write_student_record(
             out,
@@ -224,6 +246,8 @@ class Command(BaseCommand):
             reporting_year=collection.reporting_year,
             seed=seed,
             defect_rate=defect_rate,
+            next_year_of=next_year_of,
+            hin_defect_rate=hin_defect_rate,
         )
         return out.getvalue().encode("utf-8")
 
@@ -232,7 +256,10 @@ class Command(BaseCommand):
         if Submission.objects.filter(collection=collection, provider=provider).exists():
             self.stdout.write(f"{collection.reference}: {provider.name} already has a submission")
             return
-        content = self.sample_file(collection, provider, seed=2022, defect_rate=0.0)
+        population = GLOS_PREVIOUS_YEAR
+        if collection.reporting_year != population.reporting_year:
+            raise CommandError(f"{collection.reference} is not the {population.reporting_year} year of the sample data")
+        content = self.sample_file(collection, provider, seed=population.seed, defect_rate=population.defect_rate)
         submission = Submission(
             provider=provider,
             collection=collection,
@@ -256,11 +283,28 @@ class Command(BaseCommand):
             f"({submission.stage_message}) and marked approved"
         )
 
-    def upload(self, collection: Collection, provider: Provider, user: User, *, seed: int, defect_rate: float):
+    def upload(
+        self,
+        collection: Collection,
+        provider: Provider,
+        user: User,
+        *,
+        seed: int,
+        defect_rate: float,
+        next_year_of: SamplePopulation | None = None,
+        hin_defect_rate: float = 0.0,
+    ):
         if Submission.objects.filter(collection=collection, provider=provider).exists():
             self.stdout.write(f"{collection.reference}: {provider.name} already has a submission")
             return
-        content = self.sample_file(collection, provider, seed=seed, defect_rate=defect_rate)
+        content = self.sample_file(
+            collection,
+            provider,
+            seed=seed,
+            defect_rate=defect_rate,
+            next_year_of=next_year_of,
+            hin_defect_rate=hin_defect_rate,
+        )
         name = f"{collection.reference}_{provider.ukprn}_{timezone.localdate():%Y%m%d}.xml"
         uploaded = SimpleUploadedFile(name, content, content_type="application/xml")
         try:
