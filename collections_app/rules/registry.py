@@ -62,6 +62,25 @@ class Rule:
 
 
 _RULES: dict[str, Rule] = {}
+# Per (record kind, stage): work every rule of the stage shares, run once before them.
+_SETUPS: dict[tuple[str, str], Callable] = {}
+
+
+def stage_setup(*, stage: str, record_kind: str = CollectionKind.STUDENT_RECORD):
+    """Register the decorated context manager factory (called with the RuleContext) as the
+    stage's shared setup: e.g. temporary tables that each rule of the stage reads instead of
+    repeating the same large join. The engine enters it before the stage's first rule and
+    leaves it after the last, even when a rule fails."""
+
+    def register(func):
+        _SETUPS[(record_kind, stage)] = func
+        return func
+
+    return register
+
+
+def setup_for(record_kind: str, *, stage: str) -> Callable | None:
+    return _SETUPS.get((record_kind, stage))
 
 
 def rule(
