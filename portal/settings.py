@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "collections_app",
     "hin",
     "contacts",
+    "audit",
 ]
 
 MIDDLEWARE = [
