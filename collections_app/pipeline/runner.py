@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from audit.services import audit_record
 from collections_app.models import (
     COMPLETED,
     CollectionKind,
@@ -207,6 +208,13 @@ def _reject(submission: Submission, errors: list[LocatedError], total: int, timi
             finished_at=timezone.now(),
             stage_timings=timings,
         )
+        audit_record(
+            actor=None,
+            action="submission.rejected",
+            summary=f"Submission {submission.pk} rejected: {total:,} schema error{'s' if total != 1 else ''}.",
+            submission=submission,
+            details={"schema_errors": total},
+        )
 
 
 def _finish(submission: Submission, linking_message: str, timings) -> None:
@@ -251,6 +259,13 @@ def _finish(submission: Submission, linking_message: str, timings) -> None:
             records_changed=changes[2],
             stage_message=message[:300],
             finished_at=timezone.now(),
+        )
+        audit_record(
+            actor=None,
+            action=f"submission.{status}",
+            summary=f"Submission {submission.pk} {status}: {message}",
+            submission=submission,
+            details={"errors": errors, "warnings": warnings, "verdict": verdict},
         )
         if not newer_done:
             Submission.objects.filter(
