@@ -272,8 +272,11 @@ def _finish(submission: Submission, linking_message: str, timings) -> None:
                 provider=submission.provider_id,
                 collection=submission.collection_id,
                 pk__lt=submission.pk,
-                status__in=COMPLETED,
+                status__in=COMPLETED,  # never the approved one: it stays the approved data until replaced
             ).update(status=SubmissionStatus.SUPERSEDED)
+            from review.services import collection_updated  # review builds on this app
+
+            collection_updated(submission=submission)
 
 
 # Every stored field except ids and line numbers: "changed" means any of these differs.
