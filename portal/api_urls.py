@@ -15,6 +15,7 @@ Collections and submissions:
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from audit import api as audit_api
 from collections_app import api as collections_api
 from portal.accounts import api as accounts_api
 
@@ -41,5 +42,6 @@ urlpatterns = [
         collections_api.SubmissionSchemaErrorsCSVView.as_view(),
         name="submission-schema-errors-csv",
     ),
+    path("audit/", audit_api.AuditEventListView.as_view(), name="audit-list"),
     *router.urls,
 ]

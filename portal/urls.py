@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("", include("portal.web_urls")),
     path("", include("collections_app.urls")),
+    path("", include("audit.urls")),
 ]

@@ -17,6 +17,7 @@ PATHS = {
     "/api/v1/submissions/{id}/failures.csv": {"get"},
     "/api/v1/submissions/{id}/schema-errors/": {"get"},
     "/api/v1/submissions/{id}/schema-errors.csv": {"get"},
+    "/api/v1/audit/": {"get"},
 }
 
 
