@@ -93,6 +93,11 @@ def _require_text(value: str, message: str, code: str) -> str:
     return value
 
 
+def _lock_provider(provider_id) -> None:
+    """Serialise review writes for one provider (row lock until the transaction ends)."""
+    list(Provider.objects.select_for_update().filter(pk=provider_id).values_list("pk", flat=True))
+
+
 def _check_not_closed(collection, what: str) -> None:
     if collection.phase() == "closed":
         raise ActionRefused(
@@ -113,7 +118,7 @@ def submission_approve(*, submission: Submission, user) -> Approval:
     now = timezone.now()
     with transaction.atomic():
         # One approval at a time per provider: the check below and the claim see the same state.
-        Provider.objects.select_for_update().filter(pk=submission.provider_id).exists()
+        _lock_provider(submission.provider_id)
         submission.refresh_from_db()
         refusals = selectors.approval_refusals(submission=submission, at=now)
         if refusals:
@@ -394,7 +399,7 @@ def collection_sign_off(*, provider, collection, user) -> SignOff:
     """Liaison signs off the provider's approved collection: the last state."""
     permissions.require(permissions.is_liaison(user), "Only Liaison can sign off a collection.")
     with transaction.atomic():
-        Provider.objects.select_for_update().filter(pk=provider.pk).exists()
+        _lock_provider(provider.pk)
         state = selectors.collection_state(provider=provider, collection=collection)
         if state.approval is None:
             raise ActionRefused(
