@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("portal.web_urls")),
     path("", include("collections_app.urls")),
     path("", include("audit.urls")),
+    path("", include("review.urls")),
 ]
