@@ -95,3 +95,15 @@ def test_user_creation_and_role_change_are_recorded(liaison, provider):
     user_update(actor=liaison, user=user, username="newbie", role=Role.PROVIDER_APPROVER, provider=provider,
                 first_name="New")  # fmt: skip
     assert AuditEvent.objects.filter(provider=provider).count() == 2
+
+
+def test_warning_confirmation_is_recorded(provider, provider_user, collection):
+    from collections_app.services import warning_confirm
+
+    from .review_helpers import add_warnings, make_submission
+
+    submission = make_submission(provider, collection)
+    failures = add_warnings(submission, "SR.ANY.01", 2)
+    warning_confirm(submission=submission, failure_ids=[f.pk for f in failures], reason="Right.", user=provider_user)
+    event = AuditEvent.objects.get(action="warning.confirmed")
+    assert event.actor == provider_user and event.submission == submission and "2 warnings" in event.summary
