@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from portal.accounts import permissions
 from portal.accounts.serializers import DetailSerializer
 
-from . import exports, selectors, services
+from . import collection_services, exports, selectors, services
 from .models import Collection, Submission
 from .serializers import (
     CollectionSerializer,
@@ -131,6 +131,17 @@ class CollectionViewSet(
     lookup_field = "reference"
     lookup_value_regex = r"[A-Za-z0-9]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    # Through the services, so API changes are audited like the screens' ones.
+    def perform_create(self, serializer):
+        serializer.instance = collection_services.collection_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = collection_services.collection_update(
+            actor=self.request.user, collection=serializer.instance, **serializer.validated_data
+        )
 
 
 @extend_schema(tags=["submissions"])

@@ -6,6 +6,10 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from audit.services import audit_record
 
 from .models import Collection, CollectionKind
 
@@ -103,6 +107,7 @@ def _save(collection: Collection, data: dict) -> Collection:
 
 def collection_create(
     *,
+    actor=None,
     reference: str,
     name: str,
     kind: str,
@@ -116,7 +121,7 @@ def collection_create(
     previous: Collection | None = None,
 ) -> Collection:
     with transaction.atomic():
-        return _save(
+        collection = _save(
             Collection(),
             {
                 "reference": reference,
@@ -132,6 +137,13 @@ def collection_create(
                 "previous": previous,
             },
         )
+        audit_record(
+            actor=actor,
+            action="collection.created",
+            summary=f"Created {collection.reference} {collection.name}.",
+            collection=collection,
+        )
+        return collection
 
 
 # Submissions are filed under the reference and were checked against the kind's rules.
@@ -142,7 +154,19 @@ def collection_is_in_use(*, collection: Collection) -> bool:
     return bool(collection.pk) and collection.submissions.exists()
 
 
-def collection_update(*, collection: Collection, **fields) -> Collection:
+# Changes to these are what providers plan around: recorded as their own audit action.
+DEADLINE_FIELDS = ("opens", "approval_deadline", "final_updates_deadline", "contact_period_start", "contact_period_end")
+
+
+def _audit_value(value) -> str:
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    if isinstance(value, date):
+        return date_format(value, "DATE_FORMAT")
+    return "" if value is None else str(value)
+
+
+def collection_update(*, collection: Collection, actor=None, **fields) -> Collection:
     """Change any of COLLECTION_FIELDS; the same rules as on create apply to the result."""
     # Compare with the stored row: a bound ModelForm has already changed the instance in memory.
     stored = Collection.objects.filter(pk=collection.pk).values(*LOCKED_ONCE_USED).first() or {}
@@ -151,5 +175,21 @@ def collection_update(*, collection: Collection, **fields) -> Collection:
         raise ValidationError(
             {f: "This cannot change: providers have already uploaded to this collection." for f in changed_locked}
         )
+    before = {f: getattr(old, f) for old in Collection.objects.filter(pk=collection.pk) for f in fields}
     with transaction.atomic():
-        return _save(collection, fields)
+        collection = _save(collection, fields)
+        changed = {f: (_audit_value(before.get(f)), _audit_value(v)) for f, v in fields.items() if before.get(f) != v}
+        if changed:
+            deadlines = [f for f in changed if f in DEADLINE_FIELDS]
+            audit_record(
+                actor=actor,
+                action="collection.deadline_changed" if deadlines else "collection.updated",
+                summary=f"{collection.reference}: "
+                + "; ".join(
+                    f"{Collection._meta.get_field(f).verbose_name} {old or '(none)'} → {new or '(none)'}"
+                    for f, (old, new) in changed.items()
+                ),
+                collection=collection,
+                details={"changed": {f: {"from": old, "to": new} for f, (old, new) in changed.items()}},
+            )
+        return collection

@@ -16,7 +16,7 @@ def collection_create(request):
     form = CollectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            collection = collection_services.collection_create(**form.cleaned_data)
+            collection = collection_services.collection_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
@@ -32,7 +32,7 @@ def collection_edit(request, reference: str):
     form = CollectionForm(request.POST or None, instance=collection)
     if request.method == "POST" and form.is_valid():
         try:
-            collection_services.collection_update(collection=collection, **form.cleaned_data)
+            collection_services.collection_update(actor=request.user, collection=collection, **form.cleaned_data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:

@@ -14,6 +14,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from audit.services import audit_record
 from portal.accounts import permissions
 from portal.accounts.models import Provider
 
@@ -113,6 +114,14 @@ def submission_create(
         )
         submission.file.save(f"{uuid.uuid4().hex}.xml", uploaded_file, save=False)
         submission.save()
+        audit_record(
+            actor=user,
+            action="submission.uploaded",
+            summary=f"Uploaded {submission.original_name} ({filesizeformat(submission.size)}) "
+            f"to {collection.reference} as submission {submission.pk}.",
+            submission=submission,
+            details={"sha256": submission.sha256, "size": submission.size, "name": submission.original_name},
+        )
         _enqueue(submission)
     logger.info("submission %s accepted from %s", submission.pk, user)
     return submission
@@ -201,5 +210,13 @@ def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: s
             for failure in failures
         ],
         ignore_conflicts=True,
+    )
+    audit_record(
+        actor=user,
+        action="warning.confirmed",
+        summary=f"Confirmed {len(failures):,} warning{'s' if len(failures) != 1 else ''} on submission "
+        f"{submission.pk} as right: {reason}",
+        submission=submission,
+        details={"failure_ids": sorted(f.pk for f in failures), "codes": sorted({f.code for f in failures})},
     )
     return len(failures)

@@ -99,6 +99,8 @@ def collection_upload(request, reference):
 @login_required
 @require_GET
 def submission_detail(request, pk):
+    from review.views import approval_panel  # review builds on this app: import when used
+
     submission = _visible_submission(request, pk)
     summaries = selectors.rule_summaries(submission=submission)
     failing = [s for s in summaries if s.failure_count]
@@ -113,6 +115,7 @@ def submission_detail(request, pk):
             "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
             "schema_errors": selectors.schema_errors_for(submission=submission)[:200],
             "can_retry": submission.status == "error" and permissions.can_upload_for(request.user, submission.provider),
+            **approval_panel(request, submission),
         },
     )
 

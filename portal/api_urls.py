@@ -15,14 +15,29 @@ HIN linking:
   submissions/{id}/hin-report/                 GET list   (CSV: submissions/{id}/hin-report.csv)
   submissions/{id}/hin-report/confirm/         POST       (confirm report A/D warnings)
   submissions/{id}/hin-target-list/            GET list   (CSV: submissions/{id}/hin-target-list.csv)
+
+Review and approval (review/api.py):
+  submissions/{id}/approve/                    POST (provider approver)
+  submissions/{id}/overrides/                  GET list, POST (provider staff)
+  overrides/{id}/decide/                       POST (liaison)
+  queries/                                     GET list, POST (liaison)
+  queries/{id}/                                GET;  queries/{id}/respond|accept|reopen/  POST
+  collections/{reference}/providers/{ukprn}/sign-off/   POST (liaison)
+  collections/{reference}/providers/{ukprn}/return/     POST (liaison)
+  review/grid/                                 GET
+
+Audit:
+  audit/                                       GET list (scoped to the caller's provider)
 """
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from audit import api as audit_api
 from collections_app import api as collections_api
 from hin import api as hin_api
 from portal.accounts import api as accounts_api
+from review import api as review_api
 
 app_name = "api"
 
@@ -30,6 +45,28 @@ router = SimpleRouter()
 router.register("providers", accounts_api.ProviderViewSet, basename="provider")
 router.register("collections", collections_api.CollectionViewSet, basename="collection")
 router.register("submissions", collections_api.SubmissionViewSet, basename="submission")
+
+review_urls = [
+    path("submissions/<int:pk>/approve/", review_api.SubmissionApproveView.as_view(), name="submission-approve"),
+    path("submissions/<int:pk>/overrides/", review_api.SubmissionOverridesView.as_view(), name="submission-overrides"),
+    path("overrides/<int:pk>/decide/", review_api.OverrideDecideView.as_view(), name="override-decide"),
+    path("queries/", review_api.QueryListView.as_view(), name="query-list"),
+    path("queries/<int:pk>/", review_api.QueryDetailView.as_view(), name="query-detail"),
+    path("queries/<int:pk>/respond/", review_api.QueryRespondView.as_view(), name="query-respond"),
+    path("queries/<int:pk>/accept/", review_api.QueryAcceptView.as_view(), name="query-accept"),
+    path("queries/<int:pk>/reopen/", review_api.QueryReopenView.as_view(), name="query-reopen"),
+    path(
+        "collections/<str:reference>/providers/<str:ukprn>/sign-off/",
+        review_api.SignOffView.as_view(),
+        name="collection-sign-off",
+    ),
+    path(
+        "collections/<str:reference>/providers/<str:ukprn>/return/",
+        review_api.ReturnView.as_view(),
+        name="collection-return",
+    ),
+    path("review/grid/", review_api.GridView.as_view(), name="review-grid"),
+]
 
 urlpatterns = [
     path(
@@ -64,5 +101,7 @@ urlpatterns = [
         hin_api.HinTargetListCSVView.as_view(),
         name="submission-hin-target-list-csv",
     ),
+    path("audit/", audit_api.AuditEventListView.as_view(), name="audit-list"),
+    *review_urls,
     *router.urls,
 ]

@@ -12,6 +12,8 @@ from django.utils import timezone
 from collections_app.models import Collection, Submission, SubmissionStatus
 from portal.accounts.models import Provider, User
 from portal.templatetags.portal_tags import uk_datetime_text
+from review import selectors as review_selectors
+from review.selectors import CollectionState, QueryCounts
 
 PHASE_LABELS = {
     "not_open": "Opens soon",
@@ -42,6 +44,7 @@ class CollectionCard:
     next_deadline_label: str  # what the countdown counts down to: "approval deadline", "closes"
     next_deadline_at: datetime | None
     milestones: list[Milestone] = field(default_factory=list)
+    review: CollectionState | None = None  # approval state: approved (late), updated since approval, signed off
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ProviderDashboard:
     current: list[CollectionCard]  # open, in final updates, or opening soon
     later: list[CollectionCard]  # opening after OPENS_SOON
     closed: list[CollectionCard]
+    queries: QueryCounts | None = None
 
 
 def collection_milestones(*, collection: Collection) -> list[Milestone]:
@@ -92,8 +96,9 @@ def _latest_submission_pk(*, provider_ref, collection_ref) -> Subquery:
     )
 
 
-def provider_dashboard(*, provider: Provider, at: datetime | None = None) -> ProviderDashboard:
-    """Every collection with the provider's current submission for it: two queries in all."""
+def provider_dashboard(*, provider: Provider, user=None, at: datetime | None = None) -> ProviderDashboard:
+    """Every collection with the provider's current submission and approval state for it, and the
+    provider's open queries: a fixed number of queries, however many collections."""
     at = at or timezone.now()
     collections = list(
         Collection.objects.annotate(
@@ -102,6 +107,7 @@ def provider_dashboard(*, provider: Provider, at: datetime | None = None) -> Pro
     )
     submission_pks = [c.latest_submission_pk for c in collections if c.latest_submission_pk]
     submissions = Submission.objects.select_related("uploaded_by").in_bulk(submission_pks)
+    states = review_selectors.collection_states(providers=[provider], collections=collections)
 
     current, later, closed = [], [], []
     for collection in collections:
@@ -115,6 +121,7 @@ def provider_dashboard(*, provider: Provider, at: datetime | None = None) -> Pro
             next_deadline_label=label,
             next_deadline_at=deadline,
             milestones=collection_milestones(collection=collection),
+            review=states[(provider.pk, collection.pk)],
         )
         if phase == "closed":
             closed.append(card)
@@ -126,7 +133,8 @@ def provider_dashboard(*, provider: Provider, at: datetime | None = None) -> Pro
     current.sort(key=lambda card: (card.next_deadline_at, card.collection.reference))
     later.sort(key=lambda card: (card.collection.opens, card.collection.reference))
     closed.sort(key=lambda card: (card.collection.closes_at, card.collection.reference), reverse=True)
-    return ProviderDashboard(current=current, later=later, closed=closed)
+    queries = review_selectors.open_query_counts(user=user, provider=provider) if user is not None else None
+    return ProviderDashboard(current=current, later=later, closed=closed, queries=queries)
 
 
 # --- Liaison tables -------------------------------------------------------------------------------
@@ -257,3 +265,24 @@ def user_list(*, q: str = "", sort: str = "") -> tuple[list[User], str]:
             | Q(provider__ukprn__startswith=q)
         )
     return list(users.order_by(*order_by)), effective
+
+
+@dataclass(frozen=True)
+class LiaisonReviewSummary:
+    queries: QueryCounts
+    pending_overrides: int
+    awaiting_sign_off: int  # approved (late or not) and not yet signed off, open collections
+
+
+def liaison_review_summary(*, user) -> LiaisonReviewSummary:
+    """What is waiting for liaison: queries, override decisions, sign-offs."""
+    from review.models import OverrideStatus
+
+    grid = review_selectors.liaison_grid(user=user)
+    return LiaisonReviewSummary(
+        queries=review_selectors.open_query_counts(user=user),
+        pending_overrides=review_selectors.overrides_visible_to(user=user)
+        .filter(status=OverrideStatus.PENDING)
+        .count(),
+        awaiting_sign_off=sum(grid.counts.get(state, 0) for state in ("approved", "approved_late")),
+    )

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,8 @@ INSTALLED_APPS = [
     "collections_app",
     "hin",
     "contacts",
+    "audit",
+    "review",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +132,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 CELERY_BEAT_SCHEDULE = {
     # Submissions whose worker vanished without the broker redelivering them end in `error`.
     "mark-stalled-submissions": {"task": "collections.mark_stalled_submissions", "schedule": 15 * 60},
+    # Deadline reminders and the liaison digest: daily (London time), and safe to re-run.
+    "review-deadline-reminders": {
+        "task": "review.send_deadline_reminders",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "review-liaison-digest": {"task": "review.send_liaison_digest", "schedule": crontab(hour=8, minute=15)},
 }
 
 REST_FRAMEWORK = {

@@ -25,7 +25,7 @@ def dashboard(request):
         return redirect("liaison_home")
     permissions.require(permissions.is_provider_staff(request.user), "The dashboard is for provider staff.")
     now = timezone.now()
-    data = dashboards.provider_dashboard(provider=request.user.provider, at=now)
+    data = dashboards.provider_dashboard(provider=request.user.provider, user=request.user, at=now)
     return render(request, "dashboard.html", {"dashboard": data, "provider": request.user.provider, "now": now})
 
 
@@ -43,5 +43,6 @@ def liaison_home(request):
             "collections": collections,
             "q": q,
             "active_sorts": [provider_sort, collection_sort],
+            "review": dashboards.liaison_review_summary(user=request.user),
         },
     )

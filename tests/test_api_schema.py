@@ -23,6 +23,18 @@ PATHS = {
     "/api/v1/submissions/{id}/hin-report.csv": {"get"},
     "/api/v1/submissions/{id}/hin-target-list/": {"get"},
     "/api/v1/submissions/{id}/hin-target-list.csv": {"get"},
+    "/api/v1/audit/": {"get"},
+    "/api/v1/submissions/{id}/approve/": {"post"},
+    "/api/v1/submissions/{id}/overrides/": {"get", "post"},
+    "/api/v1/overrides/{id}/decide/": {"post"},
+    "/api/v1/queries/": {"get", "post"},
+    "/api/v1/queries/{id}/": {"get"},
+    "/api/v1/queries/{id}/respond/": {"post"},
+    "/api/v1/queries/{id}/accept/": {"post"},
+    "/api/v1/queries/{id}/reopen/": {"post"},
+    "/api/v1/collections/{reference}/providers/{ukprn}/sign-off/": {"post"},
+    "/api/v1/collections/{reference}/providers/{ukprn}/return/": {"post"},
+    "/api/v1/review/grid/": {"get"},
 }
 
 

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from audit.services import audit_record
 from collections_app.models import (
     COMPLETED,
     CollectionKind,
@@ -207,6 +208,13 @@ def _reject(submission: Submission, errors: list[LocatedError], total: int, timi
             finished_at=timezone.now(),
             stage_timings=timings,
         )
+        audit_record(
+            actor=None,
+            action="submission.rejected",
+            summary=f"Submission {submission.pk} rejected: {total:,} schema error{'s' if total != 1 else ''}.",
+            submission=submission,
+            details={"schema_errors": total},
+        )
 
 
 def _finish(submission: Submission, linking_message: str, timings) -> None:
@@ -252,13 +260,23 @@ def _finish(submission: Submission, linking_message: str, timings) -> None:
             stage_message=message[:300],
             finished_at=timezone.now(),
         )
+        audit_record(
+            actor=None,
+            action=f"submission.{status}",
+            summary=f"Submission {submission.pk} {status}: {message}",
+            submission=submission,
+            details={"errors": errors, "warnings": warnings, "verdict": verdict},
+        )
         if not newer_done:
             Submission.objects.filter(
                 provider=submission.provider_id,
                 collection=submission.collection_id,
                 pk__lt=submission.pk,
-                status__in=COMPLETED,
+                status__in=COMPLETED,  # never the approved one: it stays the approved data until replaced
             ).update(status=SubmissionStatus.SUPERSEDED)
+            from review.services import collection_updated  # review builds on this app
+
+            collection_updated(submission=submission)
 
 
 # Every stored field except ids and line numbers: "changed" means any of these differs.

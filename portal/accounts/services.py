@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from audit.services import audit_record
+
 from .models import PROVIDER_ROLES, Provider, Role, User
 
 
@@ -58,6 +60,7 @@ def provider_update(
 
 def user_create(
     *,
+    actor=None,
     username: str,
     password: str,
     role: str,
@@ -80,12 +83,22 @@ def user_create(
     )
     user.set_password(password)
     user.full_clean()
-    user.save()
+    with transaction.atomic():
+        user.save()
+        audit_record(
+            actor=actor,
+            action="user.created",
+            summary=f"Created user {user.username} as {user.get_role_display()}"
+            + (f" for {provider.name}." if provider else "."),
+            provider=provider,
+            details={"user_id": user.pk, "username": user.username, "role": role},
+        )
     return user
 
 
 def user_update(
     *,
+    actor=None,
     user: User,
     username: str,
     role: str,
@@ -98,7 +111,7 @@ def user_update(
     user_check_role_provider(role=role, provider=provider)
     with transaction.atomic():
         # Compare with the stored row: a bound ModelForm has already changed the instance in memory.
-        stored = User.objects.filter(pk=user.pk).values("provider_id", "is_active").first() or {}
+        stored = User.objects.filter(pk=user.pk).values("provider_id", "is_active", "role").first() or {}
         moved_or_disabled = stored.get("provider_id") != (provider.pk if provider else None) or not is_active
         user.username = username
         user.email = email
@@ -112,6 +125,22 @@ def user_update(
         if moved_or_disabled:
             # A token minted for one provider must not keep working for another (or after leaving).
             Token.objects.filter(user=user).delete()
+        if stored.get("role") != role or moved_or_disabled:
+            old_role = Role(stored["role"]).label if stored.get("role") in Role.values else "none"
+            audit_record(
+                actor=actor,
+                action="user.role_changed",
+                summary=f"User {user.username}: role {old_role} → {user.get_role_display()}"
+                + (f" at {provider.name}" if provider else "")
+                + ("" if is_active else " (account disabled)")
+                + ".",
+                provider=provider or (Provider.objects.filter(pk=stored.get("provider_id")).first()),
+                details={
+                    "user_id": user.pk,
+                    "from": {"role": stored.get("role"), "provider_id": stored.get("provider_id")},
+                    "to": {"role": role, "provider_id": provider.pk if provider else None, "is_active": is_active},
+                },
+            )
     return user
 
 

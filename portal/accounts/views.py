@@ -130,7 +130,7 @@ def user_create(request):
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("password1", "password2")}
         try:
-            user = services.user_create(password=form.cleaned_data["password1"], **data)
+            user = services.user_create(actor=request.user, password=form.cleaned_data["password1"], **data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
@@ -146,7 +146,7 @@ def user_edit(request, pk: int):
     form = UserForm(request.POST or None, instance=edited_user, acting_user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_update(user=edited_user, **form.cleaned_data)
+            services.user_update(actor=request.user, user=edited_user, **form.cleaned_data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:

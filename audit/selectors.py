@@ -1,0 +1,71 @@
+"""Reads for the audit log, always scoped to the user: liaison sees everything, provider staff
+only their own provider's events (events without a provider, such as deadline changes or
+liaison accounts, are liaison-only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from portal.accounts import permissions
+
+from .models import AuditEvent
+
+SORTS = {
+    "at": ("at", "id"),
+    "-at": ("-at", "-id"),
+    "action": ("action", "-at", "-id"),
+    "-action": ("-action", "-at", "-id"),
+    "actor": ("actor_name", "-at", "-id"),
+    "-actor": ("-actor_name", "-at", "-id"),
+}
+DEFAULT_SORT = "-at"
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    provider: str = ""  # UKPRN
+    collection: str = ""  # reference
+    action: str = ""  # exact slug, or a prefix ending in "." ("submission.")
+    actor: str = ""  # username or name, partial
+    date_from: date | None = None
+    date_to: date | None = None
+    submission: int | None = None
+    sort: str = DEFAULT_SORT
+
+
+def audit_events(*, user, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+    filters = filters or AuditFilters()
+    events = permissions.scope_to_provider(AuditEvent.objects.all(), user).select_related(
+        "actor", "provider", "collection"
+    )
+    if filters.provider:
+        events = events.filter(provider__ukprn=filters.provider)
+    if filters.collection:
+        events = events.filter(collection__reference__iexact=filters.collection)
+    if filters.action:
+        if filters.action.endswith("."):
+            events = events.filter(action__startswith=filters.action)
+        else:
+            events = events.filter(action=filters.action)
+    if filters.actor:
+        if filters.actor.lower() == "system":
+            events = events.filter(actor__isnull=True)
+        else:
+            events = events.filter(Q(actor__username__icontains=filters.actor) | Q(actor_name__icontains=filters.actor))
+    # Dates are UK calendar days (the __date lookup uses TIME_ZONE, Europe/London).
+    if filters.date_from:
+        events = events.filter(at__date__gte=filters.date_from)
+    if filters.date_to:
+        events = events.filter(at__date__lte=filters.date_to)
+    if filters.submission:
+        events = events.filter(submission_id=filters.submission)
+    return events.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
+
+
+def audit_actions(*, user) -> list[str]:
+    """The action slugs the user could filter by (those present in their scope)."""
+    events = permissions.scope_to_provider(AuditEvent.objects.all(), user)
+    return list(events.order_by("action").values_list("action", flat=True).distinct())

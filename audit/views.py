@@ -1,0 +1,72 @@
+"""The audit log screen and its CSV. Thin: the selector scopes and filters."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from collections_app.exports import csv_response
+from collections_app.models import Collection
+from portal.accounts import permissions
+from portal.templatetags.portal_tags import uk_datetime_text
+
+from . import selectors
+from .filters import filters_from
+
+CSV_HEADER = ["time (UK)", "actor", "action", "summary", "UKPRN", "provider", "collection", "submission"]
+
+
+def _filters(request):
+    return filters_from(request.GET, user_is_liaison=permissions.is_liaison(request.user))
+
+
+@login_required
+@require_GET
+def audit_log(request):
+    permissions.require(
+        permissions.is_liaison(request.user) or permissions.is_provider_staff(request.user),
+        "Your account has no portal role.",
+    )
+    filters = _filters(request)
+    events = selectors.audit_events(user=request.user, filters=filters)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit/log.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "providers": permissions.visible_providers(request.user) if permissions.is_liaison(request.user) else [],
+            "collections": Collection.objects.order_by("-reporting_year", "reference"),
+            "actions": selectors.audit_actions(user=request.user),
+            "active_sorts": [filters.sort],
+        },
+    )
+
+
+@login_required
+@require_GET
+def audit_log_csv(request):
+    filters = _filters(request)
+    events = selectors.audit_events(user=request.user, filters=filters)
+    rows = (
+        (
+            uk_datetime_text(e.at),
+            e.actor_name or (e.actor.username if e.actor else "System"),
+            e.action,
+            e.summary,
+            e.provider.ukprn if e.provider else "",
+            e.provider.name if e.provider else "",
+            e.collection.reference if e.collection else "",
+            e.submission_id or "",
+        )
+        for e in events.iterator(chunk_size=2000)
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return csv_response(f"audit-log-{stamp}.csv", CSV_HEADER, rows)

@@ -1,0 +1,570 @@
+"""Reads for review and approval. Every read a user drives is scoped with portal.accounts.permissions."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_UP, Decimal
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from collections_app.models import COMPLETED, Collection, Submission, SubmissionStatus
+from collections_app.rules import get_rule
+from collections_app.selectors import warning_counts
+from portal.accounts import permissions
+from portal.accounts.models import Provider
+from portal.templatetags.portal_tags import uk_datetime_text
+
+from .models import Approval, OverrideRequest, OverrideStatus, Query, QueryMessage, QueryStatus, SignOff
+
+# A collection's state for one provider, in the order the liaison grid shows them.
+STATES = {
+    "none": "No submission",
+    "processing": "Processing",
+    "failed": "Failed",
+    "passed": "Passed",
+    "approved": "Approved",
+    "approved_late": "Approved late",
+    "updated": "Updated since approval",
+    "signed_off": "Signed off",
+}
+# Statuses of an upload that count as "failed" in the grid (the real status is kept for display).
+FAILED_STATUSES = (SubmissionStatus.REJECTED, SubmissionStatus.FAILED, SubmissionStatus.ERROR)
+# Uploads whose data counts: the newest of these is the provider's current submission.
+CURRENT_STATUSES = (*COMPLETED, SubmissionStatus.APPROVED)
+UNRESOLVED_QUERY = (QueryStatus.OPEN, QueryStatus.ANSWERED)
+CENT = Decimal("0.01")
+
+
+# -- tolerances and overrides ------------------------------------------------------------------
+
+
+def percent_of(count: int, records: int) -> Decimal:
+    """`count` as a percentage of `records`, rounded up to 2 places (never understated)."""
+    if records <= 0:
+        return Decimal(100) if count else Decimal(0)
+    return (Decimal(count) * 100 / Decimal(records)).quantize(CENT, rounding=ROUND_UP)
+
+
+def records_for(submission: Submission, code: str) -> int:
+    """What a rule's percentage is of: students for student-level rules, else instances."""
+    rule = get_rule(code)
+    if rule is not None and rule.applies_to == "student":
+        return submission.student_count
+    return submission.instance_count
+
+
+@dataclass(frozen=True)
+class WarningTolerance:
+    code: str
+    title: str
+    failures: int
+    confirmed: int
+    outstanding: int  # failures not confirmed as data quality improvements
+    records: int
+    percent: Decimal  # outstanding as a percentage of records
+    tolerance: str  # "" when the rule has none (then any outstanding warning is over it)
+    within_tolerance: bool
+    covered: bool  # by an approved override whose percentage is at least `percent`
+    override: OverrideRequest | None  # the covering override, else the latest request for the rule
+
+    @property
+    def override_status(self) -> str:
+        return self.override.status if self.override else ""
+
+    @property
+    def blocks_approval(self) -> bool:
+        return not self.within_tolerance and not self.covered
+
+
+def _within(rule, outstanding: int, records: int) -> bool:
+    tolerance = rule.tolerance if rule else None
+    if outstanding == 0:
+        return True
+    if tolerance is None:
+        return False
+    if tolerance.percent is not None:
+        # Exact: outstanding / records <= percent / 100.
+        return Decimal(outstanding) * 100 <= Decimal(str(tolerance.percent)) * max(records, 0)
+    return outstanding <= (tolerance.count or 0)
+
+
+def overrides_for(*, submission: Submission) -> QuerySet[OverrideRequest]:
+    """Every override request for the submission's provider and collection (they carry across
+    uploads), newest first, with who asked and who decided."""
+    return OverrideRequest.objects.filter(
+        provider=submission.provider_id, collection=submission.collection_id
+    ).select_related("requested_by", "decided_by", "submission")
+
+
+def overrides_visible_to(*, user) -> QuerySet[OverrideRequest]:
+    return permissions.scope_to_provider(
+        OverrideRequest.objects.select_related("provider", "collection", "requested_by", "decided_by"), user
+    )
+
+
+def warnings_over_tolerance(*, submission: Submission, only_blocking: bool = False) -> list[WarningTolerance]:
+    """Per warning rule with outstanding failures: the figures, its tolerance and any override.
+    `blocks_approval` says whether it stops approval. Two queries."""
+    overrides = defaultdict(list)
+    for override in overrides_for(submission=submission):  # newest first
+        overrides[override.code].append(override)
+    rows = []
+    for code, counts in warning_counts(submission=submission).items():
+        if counts.outstanding <= 0:
+            continue
+        rule = get_rule(code)
+        records = records_for(submission, code)
+        percent = percent_of(counts.outstanding, records)
+        covering = next(
+            (o for o in overrides[code] if o.status == OverrideStatus.APPROVED and o.percent >= percent), None
+        )
+        row = WarningTolerance(
+            code=code,
+            title=rule.title if rule else code,
+            failures=counts.failures,
+            confirmed=counts.confirmed,
+            outstanding=counts.outstanding,
+            records=records,
+            percent=percent,
+            tolerance=str(rule.tolerance) if rule and rule.tolerance else "",
+            within_tolerance=_within(rule, counts.outstanding, records),
+            covered=covering is not None,
+            override=covering or (overrides[code][0] if overrides[code] else None),
+        )
+        if row.blocks_approval or not only_blocking:
+            rows.append(row)
+    return rows
+
+
+# -- approval ----------------------------------------------------------------------------------
+
+
+def current_approval(*, provider, collection) -> Approval | None:
+    return (
+        Approval.objects.filter(provider=provider, collection=collection, superseded_at__isnull=True)
+        .select_related("approved_by", "submission")
+        .first()
+    )
+
+
+def approvals_for(*, provider, collection) -> QuerySet[Approval]:
+    """Every approval of the provider's collection, newest first (older ones superseded)."""
+    return Approval.objects.filter(provider=provider, collection=collection).select_related("approved_by", "submission")
+
+
+def current_submission(*, provider, collection) -> Submission | None:
+    """The latest completed upload (failed, passed or approved): the one that may be approved."""
+    return (
+        Submission.objects.filter(provider=provider, collection=collection, status__in=CURRENT_STATUSES)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def unanswered_blocking_queries(*, provider, collection) -> QuerySet[Query]:
+    """Queries marked "must be answered before approval" still waiting for a provider response."""
+    return Query.objects.filter(
+        provider=provider, collection=collection, blocks_approval=True, status=QueryStatus.OPEN
+    ).order_by("raised_at", "id")
+
+
+def approval_refusals(*, submission: Submission, at=None) -> list[tuple[str, str]]:
+    """(code, sentence) for everything that stops `submission` being approved now."""
+    at = at or timezone.now()
+    collection = submission.collection
+    found = []
+    if collection.phase(at) == "closed":
+        found.append(
+            (
+                "collection_closed",
+                f"{collection.reference} closed on {uk_datetime_text(collection.closes_at)}: approvals are no longer "
+                "accepted. What was approved stands; contact Liaison if it must change.",
+            )
+        )
+    elif collection.phase(at) == "not_open":
+        found.append(("collection_not_open", f"{collection.reference} is not open yet."))
+    status = submission.status
+    if status == SubmissionStatus.APPROVED:
+        found.append(("already_approved", "This submission is already approved."))
+    elif status in (SubmissionStatus.QUEUED, SubmissionStatus.PROCESSING):
+        found.append(("not_finished", "This submission is still being processed: wait for its verdict."))
+    elif status == SubmissionStatus.SUPERSEDED:
+        found.append(("not_current", "A newer upload has replaced this one: approve the latest submission."))
+    elif status != SubmissionStatus.PASSED:
+        found.append(
+            (
+                "not_passed",
+                f"This submission {SubmissionStatus(status).label.lower()}: only a submission with no errors "
+                "can be approved. Fix the data and upload it again.",
+            )
+        )
+    else:
+        newer = Submission.objects.filter(
+            provider=submission.provider_id,
+            collection=submission.collection_id,
+            pk__gt=submission.pk,
+            status__in=CURRENT_STATUSES,
+        ).exists()
+        if newer:
+            found.append(("not_current", "A newer upload has completed since this one: approve the latest submission."))
+    if status == SubmissionStatus.PASSED:
+        for row in warnings_over_tolerance(submission=submission, only_blocking=True):
+            what = f"within {row.tolerance}" if row.tolerance else "no tolerance"
+            if row.override and row.override.status == OverrideStatus.PENDING:
+                todo = "your override request is waiting for Liaison's decision"
+            else:
+                todo = "fix the data, confirm them as data quality improvements, or request an override"
+            found.append(
+                (
+                    "warnings_over_tolerance",
+                    f"Check {row.code}: {row.outstanding:,} outstanding warning{'s' if row.outstanding != 1 else ''} "
+                    f"({row.percent}% of records; {what}): {todo}.",
+                )
+            )
+    for query in unanswered_blocking_queries(provider=submission.provider_id, collection=submission.collection_id):
+        found.append(("query_unanswered", f'Answer the query "{query.subject}" before approving.'))
+    return found
+
+
+def approval_blockers(*, submission: Submission, at=None) -> list[str]:
+    """What stops the submission being approved, each a sentence saying what to do; empty: it may be.
+    (The user's role is checked separately: permissions.can_approve_for.)"""
+    return [message for _, message in approval_refusals(submission=submission, at=at)]
+
+
+# -- collection state --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CollectionState:
+    state: str
+    label: str
+    latest_id: int | None = None  # the newest upload, any status
+    latest_status: str = ""  # its real status (e.g. rejected, shown as failed)
+    current_id: int | None = None  # the newest completed upload
+    approval: Approval | None = None
+    sign_off: SignOff | None = None
+    open_queries: int = 0  # unresolved: waiting for either side
+
+    @property
+    def late(self) -> bool:
+        return bool(self.approval and self.approval.late)
+
+    @property
+    def latest_status_label(self) -> str:
+        return SubmissionStatus(self.latest_status).label if self.latest_status else ""
+
+
+def _state_of(latest_id, latest_status, current_id, approval, sign_off) -> str:
+    if approval is not None:
+        if current_id and current_id > approval.submission_id:
+            return "updated"
+        if sign_off is not None:
+            return "signed_off"
+        return "approved_late" if approval.late else "approved"
+    if latest_id is None:
+        return "none"
+    if latest_status in (SubmissionStatus.QUEUED, SubmissionStatus.PROCESSING):
+        return "processing"
+    if latest_status in FAILED_STATUSES:
+        return "failed"
+    return "passed"
+
+
+def _make_state(latest_id, latest_status, current_id, approval, sign_off, open_queries) -> CollectionState:
+    state = _state_of(latest_id, latest_status, current_id, approval, sign_off)
+    return CollectionState(
+        state=state,
+        label=STATES[state],
+        latest_id=latest_id,
+        latest_status=latest_status or "",
+        current_id=current_id,
+        approval=approval,
+        sign_off=sign_off,
+        open_queries=open_queries,
+    )
+
+
+def collection_state(*, provider, collection) -> CollectionState:
+    """Where the provider's collection stands: none, processing, failed, passed, approved,
+    approved_late, updated (since approval) or signed_off."""
+    latest = Submission.objects.filter(provider=provider, collection=collection).order_by("-pk").first()
+    current = current_submission(provider=provider, collection=collection)
+    approval = current_approval(provider=provider, collection=collection)
+    sign_off = current_sign_off(provider=provider, collection=collection)
+    open_queries = Query.objects.filter(provider=provider, collection=collection, status__in=UNRESOLVED_QUERY).count()
+    return _make_state(
+        latest.pk if latest else None,
+        latest.status if latest else "",
+        current.pk if current else None,
+        approval,
+        sign_off,
+        open_queries,
+    )
+
+
+def current_sign_off(*, provider, collection) -> SignOff | None:
+    return (
+        SignOff.objects.filter(provider=provider, collection=collection, reopened_at__isnull=True)
+        .select_related("signed_off_by", "approval")
+        .first()
+    )
+
+
+def sign_offs_for(*, provider, collection) -> QuerySet[SignOff]:
+    return SignOff.objects.filter(provider=provider, collection=collection).select_related("signed_off_by")
+
+
+# -- liaison grid ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridCell:
+    provider: Provider
+    collection: Collection
+    status: CollectionState
+
+    @property
+    def state(self) -> str:
+        return self.status.state
+
+
+@dataclass(frozen=True)
+class GridRow:
+    provider: Provider
+    cells: list[GridCell]
+
+
+@dataclass(frozen=True)
+class Grid:
+    collections: list[Collection]
+    rows: list[GridRow]
+    counts: dict[str, int] = field(default_factory=dict)  # every state, zero too, over the cells shown
+
+
+def collection_states(*, providers, collections) -> dict[tuple[int, int], CollectionState]:
+    """collection_state for every (provider id, collection id) pair, in five queries."""
+    provider_ids = [p.pk for p in providers]
+    collection_ids = [c.pk for c in collections]
+    pairs = {
+        (row["provider_id"], row["collection_id"]): row
+        for row in Submission.objects.filter(provider__in=provider_ids, collection__in=collection_ids)
+        .values("provider_id", "collection_id")
+        .annotate(latest=Max("pk"), current=Max("pk", filter=Q(status__in=CURRENT_STATUSES)))
+        .order_by()
+    }
+    statuses = dict(
+        Submission.objects.filter(pk__in=[row["latest"] for row in pairs.values()]).values_list("pk", "status")
+    )
+    approvals = {
+        (a.provider_id, a.collection_id): a
+        for a in Approval.objects.filter(
+            provider__in=provider_ids, collection__in=collection_ids, superseded_at__isnull=True
+        ).select_related("approved_by")
+    }
+    sign_offs = {
+        (s.provider_id, s.collection_id): s
+        for s in SignOff.objects.filter(
+            provider__in=provider_ids, collection__in=collection_ids, reopened_at__isnull=True
+        ).select_related("signed_off_by")
+    }
+    open_queries = {
+        (row["provider_id"], row["collection_id"]): row["n"]
+        for row in Query.objects.filter(
+            provider__in=provider_ids, collection__in=collection_ids, status__in=UNRESOLVED_QUERY
+        )
+        .values("provider_id", "collection_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    states = {}
+    for provider_id in provider_ids:
+        for collection_id in collection_ids:
+            key = (provider_id, collection_id)
+            pair = pairs.get(key, {})
+            latest = pair.get("latest")
+            states[key] = _make_state(
+                latest,
+                statuses.get(latest, ""),
+                pair.get("current"),
+                approvals.get(key),
+                sign_offs.get(key),
+                open_queries.get(key, 0),
+            )
+    return states
+
+
+def liaison_grid(
+    *,
+    user,
+    collections: list[str] | None = None,
+    search: str = "",
+    state: str = "",
+) -> Grid:
+    """Providers (rows) x collections (columns), each cell the collection's state for the provider.
+    Liaison see every provider, provider staff their own row. Filters: collection references,
+    `search` (provider name or UKPRN), `state` (rows with at least one cell in it). A fixed number
+    of queries (seven), whatever the size of the grid."""
+    providers_qs = permissions.visible_providers(user)
+    if search:
+        search = search.strip()
+        providers_qs = providers_qs.filter(Q(name__icontains=search) | Q(ukprn__startswith=search))
+    providers = list(providers_qs.order_by("name"))
+    collections_qs = Collection.objects.all()
+    if collections:
+        collections_qs = collections_qs.filter(reference__in=collections)
+    columns = list(collections_qs)
+    states = collection_states(providers=providers, collections=columns)
+    rows = []
+    counts = Counter({name: 0 for name in STATES})
+    for provider in providers:
+        cells = []
+        for collection in columns:
+            cells.append(GridCell(provider, collection, states[(provider.pk, collection.pk)]))
+        if state and not any(cell.state == state for cell in cells):
+            continue
+        counts.update(cell.state for cell in cells)
+        rows.append(GridRow(provider, cells))
+    return Grid(collections=columns, rows=rows, counts=dict(counts))
+
+
+GRID_CSV_HEADER = [
+    "UKPRN",
+    "Provider",
+    "Collection",
+    "State",
+    "Latest upload status",
+    "Latest submission",
+    "Approved submission",
+    "Approved at",
+    "Approved late",
+    "Signed off at",
+    "Open queries",
+]
+
+
+def liaison_grid_csv_rows(grid: Grid):
+    """The grid as CSV rows (header first), one per provider and collection."""
+    yield GRID_CSV_HEADER
+    for row in grid.rows:
+        for cell in row.cells:
+            status = cell.status
+            approval, sign_off = status.approval, status.sign_off
+            yield [
+                row.provider.ukprn,
+                row.provider.name,
+                cell.collection.reference,
+                status.label,
+                status.latest_status_label,
+                status.latest_id or "",
+                approval.submission_id if approval else "",
+                timezone.localtime(approval.approved_at).isoformat() if approval else "",
+                "yes" if status.late else "",
+                timezone.localtime(sign_off.signed_off_at).isoformat() if sign_off else "",
+                status.open_queries,
+            ]
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+def queries_visible_to(*, user) -> QuerySet[Query]:
+    """Queries the user may see (liaison: all; provider staff: their provider's), newest activity first."""
+    return permissions.scope_to_provider(
+        Query.objects.select_related("provider", "collection", "raised_by", "submission"), user
+    )
+
+
+def query_get(*, user, pk) -> Query | None:
+    return queries_visible_to(user=user).filter(pk=pk).first()
+
+
+def queries_for(*, user, provider=None, collection=None, submission=None, status=None) -> QuerySet[Query]:
+    queryset = queries_visible_to(user=user)
+    if submission is not None:
+        provider, collection = submission.provider_id, submission.collection_id
+    if provider is not None:
+        queryset = queryset.filter(provider=provider)
+    if collection is not None:
+        queryset = queryset.filter(collection=collection)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def query_messages(*, query: Query) -> QuerySet[QueryMessage]:
+    return QueryMessage.objects.filter(query=query).select_related("author")
+
+
+@dataclass(frozen=True)
+class QueryCounts:
+    awaiting_provider: int  # open: the provider has to respond
+    awaiting_liaison: int  # answered: liaison has to accept or reopen
+    blocking: int  # open and marked "must be answered before approval"
+
+    @property
+    def unresolved(self) -> int:
+        return self.awaiting_provider + self.awaiting_liaison
+
+
+def open_query_counts(*, user, provider=None, collection=None) -> QueryCounts:
+    """Unresolved queries the user may see, by whose turn it is. One query."""
+    queryset = queries_visible_to(user=user)
+    if provider is not None:
+        queryset = queryset.filter(provider=provider)
+    if collection is not None:
+        queryset = queryset.filter(collection=collection)
+    totals = queryset.aggregate(
+        awaiting_provider=Count("id", filter=Q(status=QueryStatus.OPEN)),
+        awaiting_liaison=Count("id", filter=Q(status=QueryStatus.ANSWERED)),
+        blocking=Count("id", filter=Q(status=QueryStatus.OPEN, blocks_approval=True)),
+    )
+    return QueryCounts(**totals)
+
+
+# -- deadlines ---------------------------------------------------------------------------------
+
+NOT_APPROVED = ("none", "processing", "failed", "passed")
+AT_RISK = (*NOT_APPROVED, "updated")
+# Collections enter the liaison digest this many London days before their approval deadline.
+AT_RISK_DAYS = 14
+
+
+def london_days_until(deadline, *, now=None) -> int:
+    """Calendar days from today to the deadline's day, both in Europe/London (TIME_ZONE)."""
+    now = now or timezone.now()
+    return (timezone.localdate(deadline) - timezone.localdate(now)).days
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    collection: Collection
+    provider: Provider
+    status: CollectionState
+    days_left: int  # to the approval deadline; negative once it has passed (final updates)
+
+
+def providers_at_risk(*, now=None) -> list[AtRisk]:
+    """Providers whose collection is open with its approval deadline at most AT_RISK_DAYS away (or
+    passed, in final updates) and whose latest data is not approved. Fixed number of queries."""
+    now = now or timezone.now()
+    collections = [
+        c
+        for c in Collection.objects.filter(opens__lte=now)
+        if c.phase(now) in ("open", "final_updates") and london_days_until(c.approval_deadline, now=now) <= AT_RISK_DAYS
+    ]
+    providers = list(Provider.objects.order_by("name"))
+    states = collection_states(providers=providers, collections=collections)
+    return [
+        AtRisk(
+            collection,
+            provider,
+            states[(provider.pk, collection.pk)],
+            london_days_until(collection.approval_deadline, now=now),
+        )
+        for collection in collections
+        for provider in providers
+        if states[(provider.pk, collection.pk)].state in AT_RISK
+    ]

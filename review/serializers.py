@@ -1,0 +1,148 @@
+"""API representations for review and approval."""
+
+from rest_framework import serializers
+
+from .models import Approval, OverrideRequest, Query, QueryMessage, SignOff
+from .selectors import STATES
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.username) if user else ""
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    submission = serializers.IntegerField(source="submission_id", read_only=True)
+    approved_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Approval
+        fields = ["id", "submission", "approved_by", "approved_at", "sha256", "late", "superseded_at"]
+
+    def get_approved_by(self, obj) -> str:
+        return _name(obj.approved_by)
+
+
+class OverrideSerializer(serializers.ModelSerializer):
+    submission = serializers.IntegerField(source="submission_id", read_only=True)
+    status = serializers.CharField(read_only=True, help_text="pending, approved or refused.")
+    requested_by = serializers.SerializerMethodField()
+    decided_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OverrideRequest
+        fields = [
+            "id", "submission", "code", "percent", "justification", "status", "requested_by", "requested_at",
+            "decided_by", "decided_at", "decision_message",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_requested_by(self, obj) -> str:
+        return _name(obj.requested_by)
+
+    def get_decided_by(self, obj) -> str:
+        return _name(obj.decided_by)
+
+
+class OverrideCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32, help_text="The warning rule's code.")
+    percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, help_text="Percentage of records affected to be accepted (0-100]."
+    )
+    justification = serializers.CharField()
+
+
+class DecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    message = serializers.CharField(required=False, allow_blank=True, default="", help_text="Required to refuse.")
+
+
+class QueryMessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    kind = serializers.CharField(read_only=True, help_text="raised, response, accepted or reopened.")
+
+    class Meta:
+        model = QueryMessage
+        fields = ["kind", "author", "body", "created_at"]
+
+    def get_author(self, obj) -> str:
+        return _name(obj.author)
+
+
+class QuerySerializer(serializers.ModelSerializer):
+    submission = serializers.IntegerField(source="submission_id", read_only=True)
+    ukprn = serializers.CharField(source="provider.ukprn", read_only=True)
+    collection = serializers.CharField(source="collection.reference", read_only=True)
+    status = serializers.CharField(
+        read_only=True, help_text="open (the provider's turn), answered (liaison's turn) or closed."
+    )
+    kind = serializers.CharField(read_only=True, help_text="query, or return (returned instead of signed off).")
+    messages = QueryMessageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Query
+        fields = [
+            "id", "submission", "ukprn", "collection", "kind", "subject", "rule_code", "husid", "numhus",
+            "blocks_approval", "status", "raised_at", "updated_at", "closed_at", "messages",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class QueryCreateSerializer(serializers.Serializer):
+    submission = serializers.IntegerField(help_text="The submission the query is about.")
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+    rule_code = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    husid = serializers.CharField(max_length=13, required=False, allow_blank=True, default="")
+    numhus = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    blocks_approval = serializers.BooleanField(required=False, default=False)
+
+
+class MessageSerializer(serializers.Serializer):
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReturnSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    signed_off_by = serializers.SerializerMethodField()
+    submission = serializers.IntegerField(source="approval.submission_id", read_only=True)
+
+    class Meta:
+        model = SignOff
+        fields = ["id", "submission", "signed_off_by", "signed_off_at", "reopened_at"]
+
+    def get_signed_off_by(self, obj) -> str:
+        return _name(obj.signed_off_by)
+
+
+class GridCellSerializer(serializers.Serializer):
+    collection = serializers.CharField(source="collection.reference")
+    state = serializers.ChoiceField(choices=list(STATES.items()), source="status.state")
+    label = serializers.CharField(source="status.label")
+    latest_submission = serializers.IntegerField(source="status.latest_id", allow_null=True)
+    latest_status = serializers.CharField(source="status.latest_status")
+    approved_submission = serializers.IntegerField(
+        source="status.approval.submission_id", allow_null=True, default=None
+    )
+    approved_at = serializers.DateTimeField(source="status.approval.approved_at", allow_null=True, default=None)
+    late = serializers.BooleanField(source="status.late")
+    signed_off_at = serializers.DateTimeField(source="status.sign_off.signed_off_at", allow_null=True, default=None)
+    open_queries = serializers.IntegerField(source="status.open_queries")
+
+
+class GridRowSerializer(serializers.Serializer):
+    ukprn = serializers.CharField(source="provider.ukprn")
+    name = serializers.CharField(source="provider.name")
+    cells = GridCellSerializer(many=True)
+
+
+class GridSerializer(serializers.Serializer):
+    collections = serializers.SerializerMethodField()
+    rows = GridRowSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Cells in each state.")
+
+    def get_collections(self, obj) -> list[str]:
+        return [c.reference for c in obj.collections]

@@ -1,0 +1,30 @@
+"""Browser screens for review and approval."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("submissions/<int:pk>/approve/", views.submission_approve, name="submission_approve"),
+    path("submissions/<int:pk>/overrides/", views.override_request, name="override_request"),
+    path("submissions/<int:pk>/queries/", views.query_raise, name="query_raise"),
+    path("overrides/", views.override_list, name="override_list"),
+    path("overrides/<int:pk>/decide/", views.override_decide, name="override_decide"),
+    path("queries/", views.query_list, name="query_list"),
+    path("queries/<int:pk>/", views.query_detail, name="query_detail"),
+    path("queries/<int:pk>/respond/", views.query_respond, name="query_respond"),
+    path("queries/<int:pk>/accept/", views.query_accept, name="query_accept"),
+    path("queries/<int:pk>/reopen/", views.query_reopen, name="query_reopen"),
+    path(
+        "liaison/providers/<str:ukprn>/collections/<str:reference>/sign-off/",
+        views.collection_sign_off,
+        name="collection_sign_off",
+    ),
+    path(
+        "liaison/providers/<str:ukprn>/collections/<str:reference>/return/",
+        views.collection_return,
+        name="collection_return",
+    ),
+    path("liaison/grid/", views.liaison_grid, name="liaison_grid"),
+    path("liaison/grid.csv", views.liaison_grid_csv, name="liaison_grid_csv"),
+]

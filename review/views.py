@@ -1,0 +1,380 @@
+"""Review and approval screens: approval panel actions, overrides, queries, sign-off, the liaison
+grid. Thin: reads come from review.selectors, writes from review.services; refusals
+(ActionRefused, PermissionDenied) become messages on the page the user came from."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from collections_app import selectors as collection_selectors
+from collections_app.exports import csv_response
+from collections_app.models import Collection, Submission
+from portal.accounts import permissions
+from portal.accounts.views import liaison_required
+
+from . import selectors, services
+from .models import OverrideStatus, QueryStatus
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _visible_submission(request, pk) -> Submission:
+    submission = collection_selectors.submission_get(user=request.user, pk=pk)
+    if submission is None:
+        raise Http404("No such submission.")
+    return submission
+
+
+def _visible_query(request, pk):
+    query = selectors.query_get(user=request.user, pk=pk)
+    if query is None:
+        raise Http404("No such query.")
+    return query
+
+
+def _attempt(request, action, success: str) -> bool:
+    """Run a service call; a refusal becomes an error message saying why, never a 500."""
+    try:
+        action()
+    except services.ActionRefused as refused:
+        messages.error(request, refused.message)
+        return False
+    except PermissionDenied as denied:
+        messages.error(request, str(denied) or "Your role does not allow this.")
+        return False
+    messages.success(request, success)
+    return True
+
+
+def approval_panel(request, submission: Submission) -> dict:
+    """Context for the approval panel and queries on the submission page (collections_app.views)."""
+    user = request.user
+    state = selectors.collection_state(provider=submission.provider, collection=submission.collection)
+    is_approver = permissions.can_approve_for(user, submission.provider)
+    blockers = selectors.approval_blockers(submission=submission) if submission.status == "passed" else []
+    warnings = selectors.warnings_over_tolerance(submission=submission) if submission.is_complete else []
+    queries = selectors.queries_for(user=user, submission=submission)
+    return {
+        "review_state": state,
+        "approval": state.approval,
+        "is_approved_submission": bool(state.approval and state.approval.submission_id == submission.pk),
+        "can_approve": is_approver and submission.status == "passed",
+        "is_approver": is_approver,
+        "approval_blockers": blockers,
+        "tolerance_rows": warnings,
+        "can_request_override": permissions.is_provider_staff(user)
+        and permissions.can_upload_for(user, submission.provider),
+        "overrides": selectors.overrides_for(submission=submission),
+        "review_queries": queries,
+        "review_query_counts": selectors.open_query_counts(
+            user=user, provider=submission.provider_id, collection=submission.collection_id
+        ),
+        "can_raise_query": permissions.is_liaison(user),
+        "can_sign_off": permissions.is_liaison(user),
+        "rule_codes": [s.code for s in collection_selectors.rule_summaries(submission=submission) if s.failure_count],
+    }
+
+
+# --- approval and overrides ---------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def submission_approve(request, pk):
+    submission = _visible_submission(request, pk)
+    _attempt(
+        request,
+        lambda: services.submission_approve(submission=submission, user=request.user),
+        f"Submission {submission.pk} is approved for {submission.collection.reference}. Liaison will review it "
+        "and sign it off.",
+    )
+    return redirect("submission_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def override_request(request, pk):
+    submission = _visible_submission(request, pk)
+    code = request.POST.get("code", "")
+    _attempt(
+        request,
+        lambda: services.override_request(
+            submission=submission,
+            code=code,
+            percent=request.POST.get("percent", ""),
+            justification=request.POST.get("justification", ""),
+            user=request.user,
+        ),
+        f"Override for check {code} requested. Liaison will approve or refuse it; you will see the decision here.",
+    )
+    return redirect("submission_detail", pk=pk)
+
+
+@liaison_required
+@require_POST
+def override_decide(request, pk):
+    override = selectors.overrides_visible_to(user=request.user).filter(pk=pk).first()
+    if override is None:
+        raise Http404("No such override request.")
+    approve = request.POST.get("decision") == "approve"
+    _attempt(
+        request,
+        lambda: services.override_decide(
+            override=override, approve=approve, message=request.POST.get("message", ""), user=request.user
+        ),
+        f"Override for check {override.code} {'approved' if approve else 'refused'}. The provider can see your "
+        "decision on their submission page.",
+    )
+    return _back(request, "override_list")
+
+
+@liaison_required
+@require_GET
+def override_list(request):
+    status = request.GET.get("status", OverrideStatus.PENDING)
+    overrides = selectors.overrides_visible_to(user=request.user).select_related("submission")
+    if status in OverrideStatus.values:
+        overrides = overrides.filter(status=status)
+    return render(
+        request,
+        "review/override_list.html",
+        {"overrides": overrides[:500], "status": status, "statuses": OverrideStatus.choices},
+    )
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+QUERY_SORTS = {
+    "updated": ("updated_at", "id"),
+    "raised": ("raised_at", "id"),
+    "status": ("status", "-updated_at"),
+    "provider": ("provider__name", "-updated_at"),
+    "subject": ("subject", "-updated_at"),
+}
+
+
+def _query_sort(sort: str) -> list[str]:
+    key = sort.removeprefix("-")
+    if key not in QUERY_SORTS:
+        return ["-updated_at", "-id"]
+    fields = QUERY_SORTS[key]
+    if sort.startswith("-"):
+        return [f.removeprefix("-") if f.startswith("-") else f"-{f}" for f in fields]
+    return list(fields)
+
+
+@login_required
+@require_GET
+def query_list(request):
+    is_liaison = permissions.is_liaison(request.user)
+    status = request.GET.get("status", "unresolved")
+    provider = request.GET.get("provider", "") if is_liaison else ""
+    sort = request.GET.get("sort") or "-updated"
+    queries = selectors.queries_visible_to(user=request.user)
+    if provider:
+        queries = queries.filter(provider__ukprn=provider)
+    if status == "unresolved":
+        queries = queries.filter(status__in=selectors.UNRESOLVED_QUERY)
+    elif status in QueryStatus.values:
+        queries = queries.filter(status=status)
+    page = Paginator(queries.order_by(*_query_sort(sort)), 50).get_page(request.GET.get("page"))
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    return render(
+        request,
+        "review/query_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": QueryStatus.choices,
+            "provider": provider,
+            "providers": permissions.visible_providers(request.user) if is_liaison else [],
+            "counts": selectors.open_query_counts(user=request.user),
+            "query": query_string.urlencode(),
+            "active_sorts": [sort],
+        },
+    )
+
+
+@login_required
+@require_GET
+def query_detail(request, pk):
+    query = _visible_query(request, pk)
+    user = request.user
+    return render(
+        request,
+        "review/query_detail.html",
+        {
+            "q": query,
+            "thread": selectors.query_messages(query=query),
+            "can_respond": permissions.is_provider_staff(user)
+            and permissions.can_upload_for(user, query.provider)
+            and query.status != QueryStatus.CLOSED,
+            "can_accept": permissions.is_liaison(user) and query.status in selectors.UNRESOLVED_QUERY,
+            "can_reopen": permissions.is_liaison(user) and query.status != QueryStatus.OPEN,
+        },
+    )
+
+
+@login_required
+@require_POST
+def query_raise(request, pk):
+    submission = _visible_submission(request, pk)
+    raised = {}
+
+    def raise_it():
+        raised["query"] = services.query_raise(
+            submission=submission,
+            user=request.user,
+            subject=request.POST.get("subject", ""),
+            body=request.POST.get("body", ""),
+            rule_code=request.POST.get("rule_code", ""),
+            husid=request.POST.get("husid", ""),
+            numhus=request.POST.get("numhus", ""),
+            blocks_approval=request.POST.get("blocks_approval") == "on",
+        )
+
+    if _attempt(
+        request, raise_it, f"Query raised with {submission.provider.name}. They will see it on their dashboard."
+    ):
+        return redirect("query_detail", pk=raised["query"].pk)
+    return redirect("submission_detail", pk=pk)
+
+
+def _query_action(request, pk, call, success):
+    query = _visible_query(request, pk)
+    _attempt(request, lambda: call(query=query, user=request.user, body=request.POST.get("body", "")), success)
+    return redirect("query_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def query_respond(request, pk):
+    return _query_action(request, pk, services.query_respond, "Response sent. Liaison will accept it or ask for more.")
+
+
+@login_required
+@require_POST
+def query_accept(request, pk):
+    return _query_action(request, pk, services.query_accept, "Query accepted and closed.")
+
+
+@login_required
+@require_POST
+def query_reopen(request, pk):
+    return _query_action(request, pk, services.query_reopen, "Query reopened: it is waiting for the provider again.")
+
+
+# --- sign-off -----------------------------------------------------------------------------------
+
+
+def _provider_collection(request, ukprn, reference):
+    provider = permissions.visible_providers(request.user).filter(ukprn=ukprn).first()
+    collection = Collection.objects.filter(reference=reference).first()
+    if provider is None or collection is None:
+        raise Http404("No such provider or collection.")
+    return provider, collection
+
+
+def _back(request, fallback: str):
+    target = request.POST.get("next", "")
+    # Only our own paths: never an open redirect.
+    return redirect(target if target.startswith("/") and not target.startswith("//") else fallback)
+
+
+@liaison_required
+@require_POST
+def collection_sign_off(request, ukprn, reference):
+    provider, collection = _provider_collection(request, ukprn, reference)
+    _attempt(
+        request,
+        lambda: services.collection_sign_off(provider=provider, collection=collection, user=request.user),
+        f"{collection.reference} signed off for {provider.name}.",
+    )
+    return _back(request, "liaison_grid")
+
+
+@liaison_required
+@require_POST
+def collection_return(request, ukprn, reference):
+    provider, collection = _provider_collection(request, ukprn, reference)
+    _attempt(
+        request,
+        lambda: services.collection_return(
+            provider=provider,
+            collection=collection,
+            user=request.user,
+            subject=request.POST.get("subject", ""),
+            body=request.POST.get("body", ""),
+        ),
+        f"{collection.reference} returned to {provider.name} with a query they must answer before approving again.",
+    )
+    return _back(request, "liaison_grid")
+
+
+# --- liaison grid -------------------------------------------------------------------------------
+
+STATE_ORDER = {name: i for i, name in enumerate(selectors.STATES)}
+
+
+def _grid(request):
+    refs = [r for r in request.GET.getlist("collection") if r]
+    grid = selectors.liaison_grid(
+        user=request.user,
+        collections=refs or None,
+        search=request.GET.get("q", ""),
+        state=request.GET.get("state", "") if request.GET.get("state", "") in selectors.STATES else "",
+    )
+    sort = request.GET.get("sort") or "provider"
+    key = sort.removeprefix("-")
+    reverse = sort.startswith("-")
+    if key == "ukprn":
+        grid.rows.sort(key=lambda row: row.provider.ukprn, reverse=reverse)
+    elif key.startswith("state-"):
+        # Sort by one collection's column: its cells' states in the grid's order.
+        ref = key.removeprefix("state-")
+        index = next((i for i, c in enumerate(grid.collections) if c.reference == ref), None)
+        if index is not None:
+            grid.rows.sort(key=lambda row: (STATE_ORDER[row.cells[index].state], row.provider.name), reverse=reverse)
+    else:
+        sort = "-provider" if reverse else "provider"
+        grid.rows.sort(key=lambda row: row.provider.name.lower(), reverse=reverse)
+    return grid, sort, refs
+
+
+@liaison_required
+@require_GET
+def liaison_grid(request):
+    grid, sort, refs = _grid(request)
+    return render(
+        request,
+        "review/grid.html",
+        {
+            "grid": grid,
+            "states": selectors.STATES,
+            "state_counts": [(name, label, grid.counts.get(name, 0)) for name, label in selectors.STATES.items()],
+            "all_collections": Collection.objects.all(),
+            "selected_collections": refs,
+            "q": request.GET.get("q", ""),
+            "state": request.GET.get("state", ""),
+            "active_sorts": [sort],
+            "now": timezone.now(),
+        },
+    )
+
+
+@liaison_required
+@require_GET
+def liaison_grid_csv(request):
+    grid, _, _ = _grid(request)
+    rows = selectors.liaison_grid_csv_rows(grid)
+    header = next(rows)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return csv_response(f"collection-states-{stamp}.csv", header, rows)
