@@ -83,6 +83,7 @@ __all__ = [
     "liaison_digest_send",
     "reminders_send",
     "submission_approve",
+    "submission_approve_historical",
 ]
 
 
@@ -130,30 +131,8 @@ def submission_approve(*, submission: Submission, user) -> Approval:
             raise ActionRefused(
                 "A newer upload has completed since this one: approve the latest submission.", code="not_current"
             )
-        previous = (
-            Approval.objects.select_for_update()
-            .filter(provider=submission.provider_id, collection=submission.collection_id, superseded_at__isnull=True)
-            .first()
-        )
-        if previous is not None:
-            Submission.objects.filter(pk=previous.submission_id, status=SubmissionStatus.APPROVED).update(
-                status=SubmissionStatus.SUPERSEDED
-            )
-            Approval.objects.filter(pk=previous.pk).update(superseded_at=now)
-            _reopen_sign_off(submission.provider_id, submission.collection_id, "A newer submission was approved.")
         late = now >= submission.collection.approval_deadline
-        approval = Approval.objects.create(
-            submission=submission,
-            provider_id=submission.provider_id,
-            collection_id=submission.collection_id,
-            approved_by=user,
-            approved_at=now,
-            sha256=submission.sha256,
-            late=late,
-        )
-        if previous is not None:
-            Approval.objects.filter(pk=previous.pk).update(superseded_by=approval)
-        submission.status = SubmissionStatus.APPROVED
+        approval, previous = _approval_replace(submission=submission, user=user, now=now, late=late)
         audit_record(
             actor=user,
             action="submission.approved",
@@ -163,6 +142,59 @@ def submission_approve(*, submission: Submission, user) -> Approval:
             details={
                 "sha256": submission.sha256,
                 "late": late,
+                "superseded_submission": previous.submission_id if previous else None,
+            },
+        )
+    return approval
+
+
+def _approval_replace(*, submission: Submission, user, now, late: bool) -> tuple[Approval, Approval | None]:
+    """Record the approval of `submission` (already claimed as approved) and supersede the
+    provider's previous approval of the collection, in the caller's transaction."""
+    previous = (
+        Approval.objects.select_for_update()
+        .filter(provider=submission.provider_id, collection=submission.collection_id, superseded_at__isnull=True)
+        .first()
+    )
+    if previous is not None:
+        Submission.objects.filter(pk=previous.submission_id, status=SubmissionStatus.APPROVED).update(
+            status=SubmissionStatus.SUPERSEDED
+        )
+        Approval.objects.filter(pk=previous.pk).update(superseded_at=now)
+        _reopen_sign_off(submission.provider_id, submission.collection_id, "A newer submission was approved.")
+    approval = Approval.objects.create(
+        submission=submission,
+        provider_id=submission.provider_id,
+        collection_id=submission.collection_id,
+        approved_by=user,
+        approved_at=now,
+        sha256=submission.sha256,
+        late=late,
+    )
+    if previous is not None:
+        Approval.objects.filter(pk=previous.pk).update(superseded_by=approval)
+    submission.status = SubmissionStatus.APPROVED
+    return approval, previous
+
+
+def submission_approve_historical(*, submission: Submission, user) -> Approval:
+    """Record a historical year loaded by `manage.py import_history` as the provider's approved
+    data (whatever the pipeline's verdict: it is what the agency holds), superseding any earlier
+    approval of that collection. For operators, not a screen: no deadline or tolerance applies."""
+    if submission.status not in (*COMPLETED, SubmissionStatus.APPROVED):
+        raise ActionRefused("Only a submission whose records were stored can be approved.", code="not_stored")
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_provider(submission.provider_id)
+        Submission.objects.filter(pk=submission.pk).update(status=SubmissionStatus.APPROVED)
+        approval, previous = _approval_replace(submission=submission, user=user, now=now, late=False)
+        audit_record(
+            actor=user,
+            action="submission.imported_approved",
+            summary=f"Imported submission {submission.pk} as the approved {submission.collection.reference} data",
+            submission=submission,
+            details={
+                "sha256": submission.sha256,
                 "superseded_submission": previous.submission_id if previous else None,
             },
         )

@@ -5,7 +5,7 @@ import re
 
 from django.core.management import call_command
 
-from collections_app.models import Collection, Submission
+from collections_app.models import Collection, Instance, RuleFailure, Student, Submission
 
 
 def bench(*args) -> str:
@@ -24,8 +24,12 @@ def test_bench_with_previous_reports_the_linking_stage_on_its_own(db):
     # The default --hin-defect-rate plants a few problems, and linking finds them.
     assert re.search(r"HIN findings: .*HIN\d", output)
     assert Collection.objects.get(reference="C99051").previous.reference == "C98051"
-    # Without --keep both years' rows are gone.
-    assert not Submission.objects.exists()
+    # Without --keep both years' records are gone; the submissions stay (the audit log names
+    # them), superseded, so the next run neither links with nor compares against them.
+    assert set(Submission.objects.values_list("status", flat=True)) == {"superseded"}
+    assert not Instance.objects.exists() and not Student.objects.exists() and not RuleFailure.objects.exists()
+    again = bench("--with-previous")
+    assert re.search(r"linking adds (\d+\.\d\d) s: 2,0\d\d current vs 2,000 previous instances", again)
 
 
 def test_bench_without_previous_has_nothing_to_link(db):

@@ -24,6 +24,8 @@ from collections_app.pipeline.runner import submission_process
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
 from collections_app.sample_data import SamplePopulation, write_student_record
 from portal.accounts.models import Provider, Role, User
+from review.models import Approval
+from review.services import submission_approve_historical
 
 REPORTING_YEAR = 2023
 SEED = 42
@@ -96,7 +98,7 @@ class Command(BaseCommand):
                 "previous": previous_collection if with_previous else None,
             },
         )
-        _delete_bench_submissions(collection, previous_collection)
+        _retire_bench_submissions(collection, previous_collection)
         previous_population = SamplePopulation(REPORTING_YEAR - 1, PREVIOUS_SEED, n, defect_rate=0.0)
         with tempfile.TemporaryDirectory() as tmp:
             if with_previous:
@@ -154,7 +156,7 @@ class Command(BaseCommand):
             self.report_linking(submission, previous, total, baseline)
         self.stdout.write(f"peak RSS: {rss_after / 1024:.0f} MB (before the pipeline: {rss_before / 1024:.0f} MB)")
         if not opts["keep"]:
-            _delete_bench_submissions(collection, previous_collection)
+            _retire_bench_submissions(collection, previous_collection)
 
     def load_previous_year(self, tmp: Path, collection, provider, user, population: SamplePopulation) -> Submission:
         """Year N through the real pipeline, then approved as import_history does."""
@@ -180,7 +182,7 @@ class Command(BaseCommand):
                 f"The previous year's file ended as {submission.status}: "
                 f"{submission.error_message or submission.stage_message}"
             )
-        Submission.objects.filter(pk=submission.pk).update(status=SubmissionStatus.APPROVED)
+        submission_approve_historical(submission=submission, user=user)
         self.stdout.write(
             f"previous year ({collection.reference}): {summary.students:,} students / {summary.instances:,} "
             f"instances processed in {seconds:.2f} s and approved"
@@ -216,12 +218,18 @@ def _stored_submission(path: Path, provider, collection, user) -> Submission:
     return submission
 
 
-def _delete_bench_submissions(*collections) -> None:
-    """Earlier benchmark runs would otherwise add a "changes since last upload" pass, and an
-    earlier previous year would be linked with instead of this run's."""
-    for old in Submission.objects.filter(collection__in=collections):
+def _retire_bench_submissions(*collections) -> None:
+    """Earlier benchmark runs would otherwise be linked with instead of this run's previous year,
+    and would weigh on the "changes since the last upload" pass. Their stored records and files
+    go; the submission rows stay, superseded, because the audit log refers to them."""
+    retired = list(Submission.objects.filter(collection__in=collections).values_list("pk", flat=True))
+    for old in Submission.objects.filter(pk__in=retired).exclude(file=""):
         old.file.delete(save=False)
-        with connection.cursor() as cursor:
-            for table in ("sr_rule_failure", "sr_instance", "sr_student"):
-                cursor.execute(f"DELETE FROM {table} WHERE submission_id = %s", [old.pk])
-        old.delete()
+    if not retired:
+        return
+    placeholders = ", ".join(["%s"] * len(retired))
+    with connection.cursor() as cursor:
+        for table in ("hin_link", "sr_rule_failure", "sr_instance", "sr_student"):
+            cursor.execute(f"DELETE FROM {table} WHERE submission_id IN ({placeholders})", retired)
+    Submission.objects.filter(pk__in=retired).update(status=SubmissionStatus.SUPERSEDED, file="")
+    Approval.objects.filter(submission__in=retired, superseded_at__isnull=True).update(superseded_at=timezone.now())

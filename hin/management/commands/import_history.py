@@ -19,6 +19,7 @@ from django.db.models import Q
 from collections_app.models import Collection, CollectionKind, SchemaError, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
 from portal.accounts.models import Provider, Role, User
+from review.services import submission_approve_historical
 
 
 class Command(BaseCommand):
@@ -73,7 +74,7 @@ class Command(BaseCommand):
                 f"{submission.error_message or submission.stage_message}"
             )
         verdict = submission.status
-        Submission.objects.filter(pk=submission.pk).update(status=SubmissionStatus.APPROVED)
+        submission_approve_historical(submission=submission, user=user)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Submission {submission.pk} approved as {provider.name}'s {collection.reference} data: "

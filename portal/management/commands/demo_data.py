@@ -28,6 +28,7 @@ from collections_app.pipeline.runner import submission_process
 from collections_app.sample_data import SamplePopulation, write_student_record
 from collections_app.services import UploadRefused, submission_create
 from portal.accounts.models import Provider, Role, User
+from review.services import submission_approve_historical
 
 DEMO_PASSWORD = "demo-password-2024"  # noqa: S105 - the published demo login
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -277,7 +278,7 @@ class Command(BaseCommand):
                 f"{collection.reference}: the previous-year sample submission ended as {submission.status}: "
                 f"{submission.error_message or submission.stage_message}"
             )
-        Submission.objects.filter(pk=submission.pk).update(status=SubmissionStatus.APPROVED)
+        submission_approve_historical(submission=submission, user=user)
         self.stdout.write(
             f"{collection.reference}: {provider.name} submission {submission.pk} processed "
             f"({submission.stage_message}) and marked approved"
