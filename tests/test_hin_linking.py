@@ -332,6 +332,24 @@ def test_import_history_with_a_named_user_approves_a_file_with_rule_errors(provi
     assert imported.uploaded_by == provider_user
 
 
+def test_importing_again_supersedes_the_earlier_import_and_is_audited(provider, provider_user, years, tmp_path):
+    from audit.models import AuditEvent
+    from review.models import Approval
+
+    for numhus in ("1", "2"):
+        content = student_record(student(instance(NUMHUS=numhus)), recid=PREVIOUS_RECID)
+        call_command(
+            "import_history", _write(tmp_path, content), provider=provider.ukprn, collection="C22051",
+            user=provider_user.username, stdout=io.StringIO(),
+        )  # fmt: skip
+    first, second = Submission.objects.filter(collection__reference="C22051").order_by("pk")
+    assert (first.status, second.status) == (SubmissionStatus.SUPERSEDED, SubmissionStatus.APPROVED)
+    current = Approval.objects.get(superseded_at__isnull=True)
+    assert current.submission == second and current.superseded_by is None
+    assert Approval.objects.get(submission=first).superseded_by == current
+    assert AuditEvent.objects.filter(action="submission.imported_approved", submission=second).exists()
+
+
 def test_import_history_refuses_a_rejected_file(provider, years, tmp_path):
     LiaisonFactory()
     wrong_year = student_record(student(), recid=CURRENT_RECID)  # a C23051 file given as C22051
