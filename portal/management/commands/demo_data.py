@@ -23,12 +23,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from collections_app.models import Cohort, Collection, CollectionKind, Submission, SubmissionStatus
+from collections_app.models import Cohort, Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
 from collections_app.sample_data import SamplePopulation, write_student_record
 from collections_app.services import UploadRefused, submission_create
 from portal.accounts.models import Provider, Role, User
-from review.services import submission_approve_historical
+from review.models import Query
+from review.services import query_raise, submission_approve_historical
 
 DEMO_PASSWORD = "demo-password-2024"  # noqa: S105 - the published demo login
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -123,7 +124,27 @@ class Command(BaseCommand):
             hin_defect_rate=HIN_DEFECT_RATE,
         )
         self.upload(collections["C23051"], uwe, users["sam"], seed=7164, defect_rate=0.0)
+        self.liaison_query(collections["C23051"], glos, users["lee"])
         self.print_logins(users)
+
+    def liaison_query(self, collection: Collection, provider: Provider, liaison: User) -> None:
+        """A query from liaison about the year-on-year surname changes, so the review side of the
+        portal has something in it: it must be answered before approval."""
+        submission = Submission.objects.filter(collection=collection, provider=provider).order_by("-pk").first()
+        if submission is None or Query.objects.filter(provider=provider, collection=collection).exists():
+            return
+        changes = RuleResult.objects.filter(submission=submission, code="HIN5c").values_list("failure_count", flat=True)
+        count = next(iter(changes), 0)
+        query = query_raise(
+            submission=submission,
+            user=liaison,
+            subject=f"Check 5c: {count} surname change{'s' if count != 1 else ''} since last year",
+            body="Please confirm these surname changes are genuine (for example after marriage) and confirm them "
+            "on the HIN reports page, or correct the records and upload again.",
+            rule_code="HIN5c",
+            blocks_approval=True,
+        )
+        self.stdout.write(f"{collection.reference}: liaison raised query {query.pk} with {provider.name}")
 
     # -- reference data ---------------------------------------------------------------------
 
