@@ -180,6 +180,8 @@ def submission_failures(request, pk):
             "filters": filters,
             "page": page,
             "query": query.urlencode(),
+            # Page links keep the order; the column headers set their own.
+            "page_query": query.urlencode() + (f"&sort={filters['sort']}" if filters["sort"] else ""),
             "summaries": selectors.rule_summaries(submission=submission),
         },
     )
