@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
@@ -88,6 +89,38 @@ def _check_file(uploaded_file: UploadedFile) -> None:
         )
 
 
+def submission_store(
+    *, provider: Provider, collection: Collection, user, file: File, original_name: str, uploaded_at=None
+) -> Submission:
+    """Keep a file as a queued submission (SHA-256, size, who, when) and audit it; no checks.
+    submission_create checks an upload first; operators' commands (import_history, bench, demo
+    data) store files the agency already holds, whatever the collection's deadlines."""
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    submission = Submission(
+        provider=provider,
+        collection=collection,
+        uploaded_by=user,
+        uploaded_at=uploaded_at or timezone.now(),
+        original_name=original_name[:255],
+        sha256=digest.hexdigest(),
+        size=file.size,
+    )
+    submission.file.save(f"{uuid.uuid4().hex}.xml", file, save=False)
+    submission.save()
+    audit_record(
+        actor=user,
+        action="submission.uploaded",
+        summary=f"Uploaded {submission.original_name} ({filesizeformat(submission.size)}) "
+        f"to {collection.reference} as submission {submission.pk}.",
+        submission=submission,
+        details={"sha256": submission.sha256, "size": submission.size, "name": submission.original_name},
+    )
+    return submission
+
+
 def submission_create(
     *, collection: Collection, provider: Provider, user, uploaded_file: UploadedFile, at=None
 ) -> Submission:
@@ -99,28 +132,13 @@ def submission_create(
     collection_check_open(collection=collection, at=at)
     _check_file(uploaded_file)
 
-    digest = hashlib.sha256()
-    for chunk in uploaded_file.chunks():
-        digest.update(chunk)
-    uploaded_file.seek(0)
     with transaction.atomic():
-        submission = Submission(
+        submission = submission_store(
             provider=provider,
             collection=collection,
-            uploaded_by=user,
-            original_name=(uploaded_file.name or "upload.xml")[:255],
-            sha256=digest.hexdigest(),
-            size=uploaded_file.size,
-        )
-        submission.file.save(f"{uuid.uuid4().hex}.xml", uploaded_file, save=False)
-        submission.save()
-        audit_record(
-            actor=user,
-            action="submission.uploaded",
-            summary=f"Uploaded {submission.original_name} ({filesizeformat(submission.size)}) "
-            f"to {collection.reference} as submission {submission.pk}.",
-            submission=submission,
-            details={"sha256": submission.sha256, "size": submission.size, "name": submission.original_name},
+            user=user,
+            file=uploaded_file,
+            original_name=uploaded_file.name or "upload.xml",
         )
         _enqueue(submission)
     logger.info("submission %s accepted from %s", submission.pk, user)

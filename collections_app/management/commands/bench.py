@@ -8,7 +8,6 @@ provider's approved previous-year submission, so the linking stage links 100,000
 import resource
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from collections_app.pipeline.parse import SCHEMA_FILE
 from collections_app.pipeline.runner import submission_process
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
 from collections_app.sample_data import SamplePopulation, write_student_record
+from collections_app.services import submission_store
 from portal.accounts.models import Provider, Role, User
 from review.models import Approval
 from review.services import submission_approve_historical
@@ -206,16 +206,9 @@ class Command(BaseCommand):
 
 def _stored_submission(path: Path, provider, collection, user) -> Submission:
     with open(path, "rb") as handle:
-        submission = Submission(
-            provider=provider,
-            collection=collection,
-            uploaded_by=user,
-            original_name=path.name,
-            sha256="0" * 64,
-            size=path.stat().st_size,
+        return submission_store(
+            provider=provider, collection=collection, user=user, file=File(handle), original_name=path.name
         )
-        submission.file.save(f"bench-{uuid.uuid4().hex}.xml", File(handle), save=True)
-    return submission
 
 
 def _retire_bench_submissions(*collections) -> None:

@@ -8,16 +8,15 @@ stored (verdict passed or failed) the submission is marked approved, so next yea
 links with it; a rejected file exits non-zero with its schema errors and is not approved.
 """
 
-import hashlib
-import uuid
 from pathlib import Path
 
-from django.core.files.base import ContentFile
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from collections_app.models import Collection, CollectionKind, SchemaError, Submission, SubmissionStatus
+from collections_app.models import Collection, CollectionKind, SchemaError, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
+from collections_app.services import submission_store
 from portal.accounts.models import Provider, Role, User
 from review.services import submission_approve_historical
 
@@ -47,16 +46,10 @@ class Command(BaseCommand):
             raise CommandError(f"{collection.reference} is not a Student record collection.")
         user = self.uploader(options.get("user"), provider)
 
-        content = path.read_bytes()
-        submission = Submission(
-            provider=provider,
-            collection=collection,
-            uploaded_by=user,
-            original_name=path.name[:255],
-            sha256=hashlib.sha256(content).hexdigest(),
-            size=len(content),
-        )
-        submission.file.save(f"{uuid.uuid4().hex}.xml", ContentFile(content), save=True)
+        with open(path, "rb") as handle:
+            submission = submission_store(
+                provider=provider, collection=collection, user=user, file=File(handle), original_name=path.name
+            )
         self.stdout.write(f"Processing {path.name} as submission {submission.pk} ({collection.reference}, {provider})")
         submission_process(submission_id=submission.pk, task_id=f"import-history-{submission.pk}")
         submission.refresh_from_db()

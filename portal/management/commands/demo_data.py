@@ -8,9 +8,7 @@ submission in that collection yet.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,7 +24,7 @@ from django.utils import timezone
 from collections_app.models import Cohort, Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
 from collections_app.sample_data import SamplePopulation, write_student_record
-from collections_app.services import UploadRefused, submission_create
+from collections_app.services import UploadRefused, submission_create, submission_store
 from portal.accounts.models import Provider, Role, User
 from review.models import Query
 from review.services import query_raise, submission_approve_historical
@@ -282,16 +280,14 @@ class Command(BaseCommand):
         if collection.reporting_year != population.reporting_year:
             raise CommandError(f"{collection.reference} is not the {population.reporting_year} year of the sample data")
         content = self.sample_file(collection, provider, seed=population.seed, defect_rate=population.defect_rate)
-        submission = Submission(
+        submission = submission_store(
             provider=provider,
             collection=collection,
-            uploaded_by=user,
-            uploaded_at=collection.approval_deadline - timedelta(days=12),
+            user=user,
+            file=ContentFile(content),
             original_name=f"{collection.reference}_{provider.ukprn}.xml",
-            sha256=hashlib.sha256(content).hexdigest(),
-            size=len(content),
+            uploaded_at=collection.approval_deadline - timedelta(days=12),
         )
-        submission.file.save(f"{uuid.uuid4().hex}.xml", ContentFile(content), save=True)
         submission_process(submission_id=submission.pk, task_id="demo")
         submission.refresh_from_db()
         if submission.status not in (SubmissionStatus.PASSED, SubmissionStatus.FAILED):
