@@ -9,4 +9,4 @@ class HinConfig(AppConfig):
 
     def ready(self):
         # The HIN checks register themselves as linking-stage rules on import.
-        from . import rules  # noqa: F401
+        from . import rules, workspace  # noqa: F401

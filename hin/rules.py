@@ -34,19 +34,12 @@ are that record's; the message names the suggested incoming record. Categories g
 ``field`` ("category 1") as well as in the message.
 """
 
-import logging
-from contextlib import contextmanager
 from datetime import date
 
-from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-
 from collections_app.models import Severity
-from collections_app.rules.registry import rule, stage_setup
+from collections_app.rules.registry import rule
 
-logger = logging.getLogger(__name__)
-
-LINKING = "linking"
+from .workspace import LINKING, UNLINKED_COLUMNS, closed_off
 
 # The previous submission's year label ("2022/23") and collection reference, as a one-row table.
 PREVIOUS_YEAR = """
@@ -59,14 +52,6 @@ PREVIOUS_YEAR = """
 """
 
 
-def closed_off(alias: str) -> str:
-    """SQL truth value: the record's HIN was closed off (it need not be returned next year)."""
-    return (
-        f"(({alias}.rsnleave <> '' AND {alias}.dateleft IS NOT NULL) OR {alias}.notact <> '' "
-        f"OR {alias}.mode IN ('63', '64'))"
-    )
-
-
 def _level(column: str) -> str:
     return f"CASE WHEN {column} < '20' THEN 'postgraduate' ELSE 'undergraduate' END"
 
@@ -77,88 +62,6 @@ def _shown(expression: str) -> str:
 
 def _period_start(ctx) -> str:
     return date(ctx.reporting_year, 8, 1).isoformat()
-
-
-# Shared by the checks (built once per linking run by linking_tables, below): every linked pair
-# with the fields report A compares, and every record of either year without a HIN link.
-PAIR_FIELDS = {  # column -> (current side, previous side)
-    "qualaim": ("c.qualaim", "p.qualaim"),
-    "comdate": ("c.comdate", "p.comdate"),
-    "qualent2": ("c.qualent2", "p.qualent2"),
-    "postcode": ("c.postcode", "p.postcode"),
-    "domicile": ("c.domicile", "p.domicile"),
-    "yrllinst": ("c.yrllinst", "p.yrllinst"),
-    "totalts": ("c.totalts", "p.totalts"),
-    "ethnic": ("cs.ethnic", "ps.ethnic"),
-    "ucasnum": ("cs.ucasnum", "ps.ucasnum"),
-    "birthdte": ("cs.birthdte", "ps.birthdte"),
-    "gender": ("cs.gender", "ps.gender"),
-    "surname": ("cs.surname", "ps.surname"),
-}
-UNLINKED_COLUMNS = "side, id, student_id, line, husid, numhus, ptitle, comdate, birthdte, postcode, qualaim, closed"
-
-
-def _unlinked_side(side: str) -> str:
-    """Records of submission %s (1st param) whose HIN is absent from submission %s (2nd)."""
-    return f"""
-        SELECT '{side}' AS side, i.id, i.student_id, i.line, i.husid, i.numhus, i.ptitle, i.comdate, s.birthdte,
-               i.postcode, i.qualaim, CASE WHEN {closed_off("i")} THEN 1 ELSE 0 END AS closed
-        FROM sr_instance i
-        JOIN sr_student s ON s.id = i.student_id
-        WHERE i.submission_id = %s
-          AND NOT EXISTS (
-              SELECT 1 FROM sr_instance l
-              WHERE l.submission_id = %s AND l.husid = i.husid AND l.numhus = i.numhus
-          )
-    """
-
-
-def _drop_linking_tables(cursor) -> None:
-    cursor.execute("DROP TABLE IF EXISTS hin_pair")
-    cursor.execute("DROP TABLE IF EXISTS hin_unlinked")
-
-
-@stage_setup(stage=LINKING)
-@contextmanager
-def linking_tables(ctx):
-    """Build hin_pair and hin_unlinked once for all the checks. Each of the 16 checks used to
-    repeat the same 100,000 x 100,000 join (0.2-0.45 s each at that size); reading these instead
-    costs a few milliseconds a check. They are TEMP tables: private to this database connection,
-    so concurrent workers cannot see each other's, and gone with the connection if a worker dies."""
-    pair_columns = ", ".join(f"{c} AS c_{name}, {p} AS p_{name}" for name, (c, p) in PAIR_FIELDS.items())
-    prev, cur = ctx.previous_submission_id, ctx.submission_id
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = %s", [settings.RULES_WORK_MEM])
-        _drop_linking_tables(cursor)  # left over on this connection by an interrupted run
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE hin_pair AS
-            SELECT c.id, c.student_id, c.line, c.husid, c.numhus, p.id AS p_id, {pair_columns}
-            FROM sr_instance c
-            JOIN sr_instance p ON p.submission_id = %s AND p.husid = c.husid AND p.numhus = c.numhus
-            JOIN sr_student cs ON cs.id = c.student_id
-            JOIN sr_student ps ON ps.id = p.student_id
-            WHERE c.submission_id = %s
-            """,
-            [prev, cur],
-        )
-        cursor.execute(
-            f"CREATE TEMP TABLE hin_unlinked AS {_unlinked_side('c')} UNION ALL {_unlinked_side('p')}",
-            [cur, prev, prev, cur],
-        )
-        if connection.vendor == "postgresql":
-            # Autovacuum never analyzes temporary tables: without this the planner guesses.
-            cursor.execute("ANALYZE hin_pair")
-            cursor.execute("ANALYZE hin_unlinked")
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                _drop_linking_tables(cursor)
-        except DatabaseError:  # the connection is broken; its temp tables die with it
-            logger.warning("could not drop the linking tables", exc_info=True)
 
 
 def _unlinked_records(side: str, *, closed: bool | None = None, comdate: str = "", matchable=False) -> str:

@@ -1,51 +1,38 @@
 """Year-on-year linking of a Student record submission (the pipeline's `linking` stage)."""
 
-from django.db import connection, transaction
+from django.db import connection
 
 from collections_app.models import Submission
 from collections_app.rules.engine import run_rules
 
-from .models import HinLink, LinkKind
+from .models import LinkKind
 from .selectors import SUGGESTING_CHECKS, link_counts, previous_year_submission
 
 
-def links_store(*, submission_id: int, previous_submission_id: int) -> None:
-    """Store every incoming record's link (HinLink) in one INSERT ... SELECT: the previous record
-    with the same HUSID and NUMHUS, else the one the checks suggested by BIRTHDTE/POSTCODE/QUALAIM
-    (their failures name it as the other record), else none. Runs after the linking rules;
-    deleting first in the same transaction makes a re-run store each link once."""
-    suggesting = ", ".join(f"'{code}'" for code in SUGGESTING_CHECKS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        HinLink.objects.filter(submission_id=submission_id).delete()
+def links_add_suggestions(*, submission_id: int) -> None:
+    """Mark the incoming records without a HIN link that the checks paired with a previous-year
+    record by BIRTHDTE, POSTCODE and QUALAIM (checks 6 and 8 name it as the other record; check
+    7g, reported on the previous record, names the incoming one): their link is a suggestion.
+    The workspace stored every link as by HIN or none before the checks; re-running is harmless."""
+    suggesting = ", ".join(f"'{code}'" for code in SUGGESTING_CHECKS if code != "HIN7g")
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO hin_link (submission_id, current_instance_id, previous_instance_id, kind)
-            SELECT c.submission_id, c.id, COALESCE(p.id, s.previous_id),
-                   CASE WHEN p.id IS NOT NULL THEN %s WHEN s.previous_id IS NOT NULL THEN %s ELSE %s END
-            FROM sr_instance c
-            LEFT JOIN sr_instance p ON p.submission_id = %s AND p.husid = c.husid AND p.numhus = c.numhus
-            LEFT JOIN (
+            UPDATE hin_link SET kind = %s, previous_instance_id = s.previous_id
+            FROM (
                 SELECT current_id, MIN(previous_id) AS previous_id FROM (
                     SELECT instance_id AS current_id, other_instance_id AS previous_id
-                    FROM sr_rule_failure WHERE submission_id = %s AND code IN ({suggesting}) AND code <> 'HIN7g'
+                    FROM sr_rule_failure WHERE submission_id = %s AND code IN ({suggesting})
                     UNION ALL
                     SELECT other_instance_id, instance_id
                     FROM sr_rule_failure WHERE submission_id = %s AND code = 'HIN7g'
                 ) pairs
                 WHERE previous_id IS NOT NULL AND current_id IS NOT NULL
                 GROUP BY current_id
-            ) s ON s.current_id = c.id
-            WHERE c.submission_id = %s
+            ) s
+            WHERE hin_link.submission_id = %s AND hin_link.kind = %s AND hin_link.current_instance_id = s.current_id
             """,
-            [
-                LinkKind.HIN,
-                LinkKind.SUGGESTED,
-                LinkKind.NONE,
-                previous_submission_id,
-                submission_id,
-                submission_id,
-                submission_id,
-            ],
+            [LinkKind.SUGGESTED, submission_id, submission_id, submission_id, LinkKind.NONE],
         )
 
 
@@ -57,7 +44,7 @@ def submission_link(*, submission: Submission, progress=None) -> str:
             progress(1, 1)
         return "No previous-year data: year-on-year checks not run."
     run_rules(submission, stage="linking", progress=progress, previous_submission_id=previous.pk)
-    links_store(submission_id=submission.pk, previous_submission_id=previous.pk)
+    links_add_suggestions(submission_id=submission.pk)
     counts = link_counts(submission=submission)
     total = sum(counts.values())
     return (
