@@ -13,7 +13,8 @@ class HinLink(models.Model):
     """How one incoming record links to the provider's previous-year data: by HIN, by a
     suggested BIRTHDTE/POSTCODE/QUALAIM match (checks 6, 7g and 8), or not at all.
 
-    Written set-based by hin.services.links_store (one INSERT ... SELECT per submission); like the
+    Written set-based by hin.workspace (one INSERT ... SELECT per submission) and completed by
+    hin.services.links_add_suggestions; like the
     record tables it has no database-level foreign keys, so the bulk write needs no trigger checks.
     """
 
