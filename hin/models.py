@@ -14,8 +14,8 @@ class HinLink(models.Model):
     suggested BIRTHDTE/POSTCODE/QUALAIM match (checks 6, 7g and 8), or not at all.
 
     Written set-based by hin.workspace (one INSERT ... SELECT per submission) and completed by
-    hin.services.links_add_suggestions; like the
-    record tables it has no database-level foreign keys, so the bulk write needs no trigger checks.
+    hin.services.links_add_suggestions. Like the record tables it has no database-level foreign
+    keys, so the bulk write needs no trigger checks.
     """
 
     submission = models.ForeignKey(
