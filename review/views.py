@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from collections_app import selectors as collection_selectors
@@ -285,8 +286,11 @@ def _provider_collection(request, ukprn, reference):
 
 def _back(request, fallback: str):
     target = request.POST.get("next", "")
-    # Only our own paths: never an open redirect.
-    return redirect(target if target.startswith("/") and not target.startswith("//") else fallback)
+    # Only our own paths: never an open redirect (browsers read "/\evil.example" as "//evil.example").
+    ours = target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if ours else fallback)
 
 
 @liaison_required
