@@ -446,7 +446,7 @@ GRID_CSV_HEADER = [
 
 
 def liaison_grid_csv_rows(grid: Grid):
-    """The grid as CSV rows (header first), one per provider and collection."""
+    """The grid as CSV rows (header first), one per provider and collection; times in UK format."""
     yield GRID_CSV_HEADER
     for row in grid.rows:
         for cell in row.cells:
@@ -460,9 +460,9 @@ def liaison_grid_csv_rows(grid: Grid):
                 status.latest_status_label,
                 status.latest_id or "",
                 approval.submission_id if approval else "",
-                timezone.localtime(approval.approved_at).isoformat() if approval else "",
+                uk_datetime_text(approval.approved_at) if approval else "",
                 "yes" if status.late else "",
-                timezone.localtime(sign_off.signed_off_at).isoformat() if sign_off else "",
+                uk_datetime_text(sign_off.signed_off_at) if sign_off else "",
                 status.open_queries,
             ]
 
