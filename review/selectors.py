@@ -149,11 +149,6 @@ def current_approval(*, provider, collection) -> Approval | None:
     )
 
 
-def approvals_for(*, provider, collection) -> QuerySet[Approval]:
-    """Every approval of the provider's collection, newest first (older ones superseded)."""
-    return Approval.objects.filter(provider=provider, collection=collection).select_related("approved_by", "submission")
-
-
 def current_submission(*, provider, collection) -> Submission | None:
     """The latest completed upload (failed, passed or approved): the one that may be approved."""
     return (
@@ -311,10 +306,6 @@ def current_sign_off(*, provider, collection) -> SignOff | None:
         .select_related("signed_off_by", "approval")
         .first()
     )
-
-
-def sign_offs_for(*, provider, collection) -> QuerySet[SignOff]:
-    return SignOff.objects.filter(provider=provider, collection=collection).select_related("signed_off_by")
 
 
 # -- liaison grid ------------------------------------------------------------------------------
