@@ -113,7 +113,7 @@ def busy(provider, provider_user, approver, liaison, collection):
     [
         # session, user, then the page's own reads: a fixed number whatever the rows.
         ("query_list", {"status": "all"}, 6),
-        ("override_list", {"status": "all"}, 3),
+        ("override_list", {"status": "all"}, 4),
         ("audit_log", {}, 7),
         ("liaison_grid", {}, 10),
         ("liaison_home", {}, 14),
@@ -156,3 +156,29 @@ def test_submission_page_does_not_query_per_query_or_override(
     with django_assert_max_num_queries(21):
         response = client.get(url)
     assert "More 4" in response.content.decode()
+
+
+def test_override_list_is_paginated_and_sortable(client, liaison, busy):
+    from review.models import OverrideRequest
+
+    client.force_login(liaison)
+    names = sorted(p.name for p in busy)
+    response = client.get(reverse("override_list"), {"sort": "provider"})
+    assert [o.provider.name for o in response.context["page"]] == names
+    response = client.get(reverse("override_list"), {"sort": "-provider"})
+    assert [o.provider.name for o in response.context["page"]] == names[::-1]
+    assert 'aria-sort="descending"' in response.content.decode()
+    # More than a page: the rest is on page 2, with the filter and sort kept in the links.
+    request = OverrideRequest.objects.first()
+    OverrideRequest.objects.bulk_create(
+        OverrideRequest(
+            submission_id=request.submission_id, provider_id=request.provider_id, collection_id=request.collection_id,
+            code=f"X{n}", percent=5, justification="Why.", requested_by_id=request.requested_by_id, status="refused",
+        )
+        for n in range(60)
+    )  # fmt: skip
+    response = client.get(reverse("override_list"), {"status": "all", "sort": "code"})
+    page = response.context["page"]
+    assert len(page) == 50 and page.paginator.count == 65
+    assert "?status=all&amp;sort=code&page=2" in response.content.decode()
+    assert len(client.get(reverse("override_list"), {"status": "all", "page": 2}).context["page"]) == 15
