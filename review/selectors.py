@@ -149,11 +149,6 @@ def current_approval(*, provider, collection) -> Approval | None:
     )
 
 
-def approvals_for(*, provider, collection) -> QuerySet[Approval]:
-    """Every approval of the provider's collection, newest first (older ones superseded)."""
-    return Approval.objects.filter(provider=provider, collection=collection).select_related("approved_by", "submission")
-
-
 def current_submission(*, provider, collection) -> Submission | None:
     """The latest completed upload (failed, passed or approved): the one that may be approved."""
     return (
@@ -313,10 +308,6 @@ def current_sign_off(*, provider, collection) -> SignOff | None:
     )
 
 
-def sign_offs_for(*, provider, collection) -> QuerySet[SignOff]:
-    return SignOff.objects.filter(provider=provider, collection=collection).select_related("signed_off_by")
-
-
 # -- liaison grid ------------------------------------------------------------------------------
 
 
@@ -446,7 +437,7 @@ GRID_CSV_HEADER = [
 
 
 def liaison_grid_csv_rows(grid: Grid):
-    """The grid as CSV rows (header first), one per provider and collection."""
+    """The grid as CSV rows (header first), one per provider and collection; times in UK format."""
     yield GRID_CSV_HEADER
     for row in grid.rows:
         for cell in row.cells:
@@ -460,9 +451,9 @@ def liaison_grid_csv_rows(grid: Grid):
                 status.latest_status_label,
                 status.latest_id or "",
                 approval.submission_id if approval else "",
-                timezone.localtime(approval.approved_at).isoformat() if approval else "",
+                uk_datetime_text(approval.approved_at) if approval else "",
                 "yes" if status.late else "",
-                timezone.localtime(sign_off.signed_off_at).isoformat() if sign_off else "",
+                uk_datetime_text(sign_off.signed_off_at) if sign_off else "",
                 status.open_queries,
             ]
 

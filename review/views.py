@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from collections_app import selectors as collection_selectors
@@ -51,6 +52,23 @@ def _attempt(request, action, success: str) -> bool:
         return False
     messages.success(request, success)
     return True
+
+
+def _order_by(sort: str, sorts: dict[str, tuple[str, ...]], default: str) -> list[str]:
+    """`?sort=key` or `-key` (reversed) as order_by fields; an unknown key sorts by `default`."""
+    if sort.removeprefix("-") not in sorts:
+        sort = default
+    fields = sorts[sort.removeprefix("-")]
+    if sort.startswith("-"):
+        return [f.removeprefix("-") if f.startswith("-") else f"-{f}" for f in fields]
+    return list(fields)
+
+
+def _without_page(request) -> str:
+    """The current query string without `page`, for the pagination links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 def approval_panel(request, submission: Submission) -> dict:
@@ -135,17 +153,37 @@ def override_decide(request, pk):
     return _back(request, "override_list")
 
 
+OVERRIDE_SORTS = {
+    "requested": ("requested_at", "id"),
+    "provider": ("provider__name", "-requested_at"),
+    "collection": ("collection__reference", "-requested_at"),
+    "code": ("code", "-requested_at"),
+    "percent": ("percent", "-requested_at"),
+    "status": ("status", "-requested_at"),
+}
+
+
 @liaison_required
 @require_GET
 def override_list(request):
     status = request.GET.get("status", OverrideStatus.PENDING)
-    overrides = selectors.overrides_visible_to(user=request.user).select_related("submission")
+    sort = request.GET.get("sort") or "-requested"
+    overrides = selectors.overrides_visible_to(user=request.user)
     if status in OverrideStatus.values:
         overrides = overrides.filter(status=status)
+    page = Paginator(overrides.order_by(*_order_by(sort, OVERRIDE_SORTS, "-requested")), 50).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "review/override_list.html",
-        {"overrides": overrides[:500], "status": status, "statuses": OverrideStatus.choices},
+        {
+            "page": page,
+            "status": status,
+            "statuses": OverrideStatus.choices,
+            "query": _without_page(request),
+            "active_sorts": [sort],
+        },
     )
 
 
@@ -158,16 +196,6 @@ QUERY_SORTS = {
     "provider": ("provider__name", "-updated_at"),
     "subject": ("subject", "-updated_at"),
 }
-
-
-def _query_sort(sort: str) -> list[str]:
-    key = sort.removeprefix("-")
-    if key not in QUERY_SORTS:
-        return ["-updated_at", "-id"]
-    fields = QUERY_SORTS[key]
-    if sort.startswith("-"):
-        return [f.removeprefix("-") if f.startswith("-") else f"-{f}" for f in fields]
-    return list(fields)
 
 
 @login_required
@@ -184,9 +212,7 @@ def query_list(request):
         queries = queries.filter(status__in=selectors.UNRESOLVED_QUERY)
     elif status in QueryStatus.values:
         queries = queries.filter(status=status)
-    page = Paginator(queries.order_by(*_query_sort(sort)), 50).get_page(request.GET.get("page"))
-    query_string = request.GET.copy()
-    query_string.pop("page", None)
+    page = Paginator(queries.order_by(*_order_by(sort, QUERY_SORTS, "-updated")), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "review/query_list.html",
@@ -197,7 +223,7 @@ def query_list(request):
             "provider": provider,
             "providers": permissions.visible_providers(request.user) if is_liaison else [],
             "counts": selectors.open_query_counts(user=request.user),
-            "query": query_string.urlencode(),
+            "query": _without_page(request),
             "active_sorts": [sort],
         },
     )
@@ -285,8 +311,11 @@ def _provider_collection(request, ukprn, reference):
 
 def _back(request, fallback: str):
     target = request.POST.get("next", "")
-    # Only our own paths: never an open redirect.
-    return redirect(target if target.startswith("/") and not target.startswith("//") else fallback)
+    # Only our own paths: never an open redirect (browsers read "/\evil.example" as "//evil.example").
+    ours = target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if ours else fallback)
 
 
 @liaison_required
