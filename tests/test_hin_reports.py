@@ -233,3 +233,13 @@ def test_the_submission_page_summarises_the_reports(client, provider_user, submi
     page = client.get(reverse("submission_detail", args=[submission.pk])).content.decode()
     for text in ("Report A: 1", "Report B: 1", "Report C: 2", "Report D: 1"):
         assert text in page
+
+
+def test_the_approval_panel_sends_confirmable_warnings_to_the_hin_reports(client, provider_user, submission):
+    client.force_login(provider_user)
+    page = client.get(reverse("submission_detail", args=[submission.pk])).content.decode()
+    url = reverse("hin_report", args=[submission.pk])
+    assert f'href="{url}?report=A&amp;check=5b&amp;status=open"' in page
+    assert f'href="{url}?report=D&amp;check=8&amp;status=open"' in page
+    # The submission has errors: no override requests until a file passes.
+    assert 'class="override-request"' not in page

@@ -15,3 +15,13 @@ def hin_summary(submission):
         "ran": ran,
         "counts": selectors.hin_report_counts(submission=submission) if ran else [],
     }
+
+
+@register.simple_tag
+def hin_confirm_query(code: str) -> str:
+    """The HIN reports page's query string for a warning the provider can confirm there
+    ("report=A&check=5b"), or "" for a rule that is not a confirmable HIN check."""
+    report = selectors.REPORT_OF_CODE.get(code)
+    if report is None or report.letter not in selectors.CONFIRMABLE_REPORTS:
+        return ""
+    return f"report={report.letter}&check={selectors.check_label(code)}&status=open"
