@@ -565,7 +565,8 @@ def reminders_send(*, now=None) -> int:
             band = _reminder_band(row.days_left)
             if band is not None:
                 sent += _send_once(
-                    key=f"approval-{band}:{collection.pk}:{provider.pk}",
+                    # The deadline is in the key: if liaison moves it, its reminders go out again.
+                    key=f"approval-{band}:{collection.pk}:{provider.pk}:{timezone.localdate(collection.approval_deadline)}",
                     kind=f"approval_{band}",
                     recipients=_approver_emails(provider.pk),
                     template="review/email/approval_reminder.txt",
@@ -576,7 +577,7 @@ def reminders_send(*, now=None) -> int:
         final = collection.final_updates_deadline
         if final and final > collection.approval_deadline and timezone.localdate(final) == timezone.localdate(now):
             sent += _send_once(
-                key=f"final-day:{collection.pk}:{provider.pk}",
+                key=f"final-day:{collection.pk}:{provider.pk}:{timezone.localdate(final)}",
                 kind="final_day",
                 recipients=_approver_emails(provider.pk),
                 template="review/email/final_updates_reminder.txt",

@@ -234,6 +234,17 @@ def test_reminder_schedule_over_the_weeks(provider, approver, october):
     assert run_reminders(london(2024, 10, 28, 17, 0)) == 0  # deadline passed: no approval reminder
 
 
+def test_moving_the_deadline_sends_its_reminders_again(provider, approver, october):
+    assert run_reminders(london(2024, 10, 21, 8)) == 1  # 7 days before 28 Oct
+    october.approval_deadline = london(2024, 11, 4, 16)
+    october.final_updates_deadline = london(2024, 11, 11, 17)
+    october.save()
+    assert run_reminders(london(2024, 10, 21, 9)) == 1  # 14 days before the new deadline
+    assert run_reminders(london(2024, 10, 28, 8)) == 1  # 7 days before it, again
+    assert run_reminders(london(2024, 10, 28, 9)) == 0
+    assert "4 Nov 2024, 16:00" in mail.outbox[-1].subject
+
+
 def test_no_approval_reminder_once_approved(provider, approver, october):
     submission = make_submission(provider, october)
     with time_machine.travel(london(2024, 10, 13, 8), tick=False):
