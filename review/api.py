@@ -22,6 +22,7 @@ from portal.accounts.serializers import DetailSerializer
 from . import selectors, services
 from .models import Query
 from .serializers import (
+    ApprovalCheckSerializer,
     ApprovalSerializer,
     DecisionSerializer,
     GridSerializer,
@@ -54,6 +55,27 @@ def _submission(request, pk):
 
 class SubmissionApproveView(generics.GenericAPIView):
     serializer_class = ApprovalSerializer
+
+    @extend_schema(
+        tags=["review"],
+        summary="What stands between a submission and approval",
+        description="The same checks as approving, without approving: each refusal with a sentence saying what "
+        "to do, and every warning rule with outstanding failures against its tolerance and any override.",
+        parameters=[SUBMISSION_ID],
+        responses={200: ApprovalCheckSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, pk):
+        submission = _submission(request, pk)
+        refusals = selectors.approval_refusals(submission=submission)
+        return Response(
+            ApprovalCheckSerializer(
+                {
+                    "can_approve": not refusals,
+                    "refusals": [{"code": code, "detail": detail} for code, detail in refusals],
+                    "warnings": selectors.warnings_over_tolerance(submission=submission),
+                }
+            ).data
+        )
 
     @extend_schema(
         tags=["review"],

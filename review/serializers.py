@@ -146,3 +146,28 @@ class GridSerializer(serializers.Serializer):
 
     def get_collections(self, obj) -> list[str]:
         return [c.reference for c in obj.collections]
+
+
+class RefusalSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField(help_text="What stops approval and what to do about it.")
+
+
+class WarningToleranceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    failures = serializers.IntegerField()
+    confirmed = serializers.IntegerField(help_text="Confirmed as data quality improvements.")
+    outstanding = serializers.IntegerField()
+    records = serializers.IntegerField()
+    percent = serializers.DecimalField(max_digits=6, decimal_places=2, help_text="Outstanding, % of records.")
+    tolerance = serializers.CharField(help_text="The rule's tolerance; empty when it has none.")
+    within_tolerance = serializers.BooleanField()
+    covered = serializers.BooleanField(help_text="By an approved override at least this percentage.")
+    blocks_approval = serializers.BooleanField()
+
+
+class ApprovalCheckSerializer(serializers.Serializer):
+    can_approve = serializers.BooleanField(help_text="Nothing stops approval now (the caller's role aside).")
+    refusals = RefusalSerializer(many=True)
+    warnings = WarningToleranceSerializer(many=True, help_text="Every warning rule with outstanding failures.")

@@ -99,3 +99,20 @@ def test_another_provider_gets_404(other_user, submission):
         f"/api/v1/submissions/{submission.pk}/hin-report/confirm/", {"failures": [1], "reason": "x"}, format="json"
     )
     assert response.status_code == 404
+
+
+def test_approval_check_lists_refusals_and_warnings_against_tolerance(api, submission):
+    body = api.get(f"/api/v1/submissions/{submission.pk}/approve/").json()
+    assert body["can_approve"] is False
+    assert [r["code"] for r in body["refusals"]][:1] == ["not_passed"]  # it failed (checks 6 and 7)
+    warnings = {w["code"]: w for w in body["warnings"]}
+    assert set(warnings) == {"HIN5b", "HIN8"}
+    assert warnings["HIN5b"]["outstanding"] == 1 and warnings["HIN5b"]["blocks_approval"] is True
+    failure = RuleFailure.objects.get(submission=submission, code="HIN5b")
+    api.post(
+        f"/api/v1/submissions/{submission.pk}/hin-report/confirm/",
+        {"failures": [failure.pk], "reason": "Right"},
+        format="json",
+    )
+    warnings = {w["code"]: w for w in api.get(f"/api/v1/submissions/{submission.pk}/approve/").json()["warnings"]}
+    assert set(warnings) == {"HIN8"}  # a confirmed warning is no longer outstanding

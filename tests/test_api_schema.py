@@ -24,7 +24,7 @@ PATHS = {
     "/api/v1/submissions/{id}/hin-target-list/": {"get"},
     "/api/v1/submissions/{id}/hin-target-list.csv": {"get"},
     "/api/v1/audit/": {"get"},
-    "/api/v1/submissions/{id}/approve/": {"post"},
+    "/api/v1/submissions/{id}/approve/": {"get", "post"},
     "/api/v1/submissions/{id}/overrides/": {"get", "post"},
     "/api/v1/overrides/{id}/decide/": {"post"},
     "/api/v1/queries/": {"get", "post"},
