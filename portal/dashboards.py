@@ -271,7 +271,8 @@ def user_list(*, q: str = "", sort: str = "") -> tuple[list[User], str]:
 class LiaisonReviewSummary:
     queries: QueryCounts
     pending_overrides: int
-    awaiting_sign_off: int  # approved (late or not) and not yet signed off, open collections
+    awaiting_sign_off: int  # approved on time and not yet signed off (any collection)
+    awaiting_sign_off_late: int  # approved late and not yet signed off
 
 
 def liaison_review_summary(*, user) -> LiaisonReviewSummary:
@@ -284,5 +285,6 @@ def liaison_review_summary(*, user) -> LiaisonReviewSummary:
         pending_overrides=review_selectors.overrides_visible_to(user=user)
         .filter(status=OverrideStatus.PENDING)
         .count(),
-        awaiting_sign_off=sum(grid.counts.get(state, 0) for state in ("approved", "approved_late")),
+        awaiting_sign_off=grid.counts.get("approved", 0),
+        awaiting_sign_off_late=grid.counts.get("approved_late", 0),
     )

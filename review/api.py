@@ -312,13 +312,20 @@ class GridView(generics.GenericAPIView):
             OpenApiParameter("search", str, description="Provider name or UKPRN."),
             OpenApiParameter("state", str, enum=list(selectors.STATES), description="Rows with a cell in it."),
         ],
-        responses={200: GridSerializer},
+        responses={200: GridSerializer, 400: OpenApiResponse(ProblemSerializer, description="Unknown state.")},
     )
     def get(self, request):
+        state = request.query_params.get("state", "")
+        if state and state not in selectors.STATES:
+            return problem(
+                status.HTTP_400_BAD_REQUEST,
+                "bad_state",
+                f"Unknown state {state!r}: one of {', '.join(selectors.STATES)}.",
+            )
         grid = selectors.liaison_grid(
             user=request.user,
             collections=request.query_params.getlist("collection") or None,
             search=request.query_params.get("search", ""),
-            state=request.query_params.get("state", ""),
+            state=state,
         )
         return Response(GridSerializer(grid).data)
