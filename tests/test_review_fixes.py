@@ -182,3 +182,28 @@ def test_override_list_is_paginated_and_sortable(client, liaison, busy):
     assert len(page) == 50 and page.paginator.count == 65
     assert "?status=all&amp;sort=code&page=2" in response.content.decode()
     assert len(client.get(reverse("override_list"), {"status": "all", "page": 2}).context["page"]) == 15
+
+
+def test_a_late_approval_is_flagged_in_the_submission_history_and_on_the_dashboard(client, provider, approver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from review import services as review_services
+
+    from .factories import CollectionFactory
+    from .review_helpers import make_submission
+
+    now = timezone.now()
+    collection = CollectionFactory(
+        opens=now - timedelta(days=30),
+        approval_deadline=now - timedelta(days=1),
+        final_updates_deadline=now + timedelta(days=10),
+    )
+    submission = make_submission(provider, collection)
+    review_services.submission_approve(submission=submission, user=approver)
+    client.force_login(approver)
+    history = client.get(f"/collections/{collection.reference}/").content.decode()
+    assert 'title="Approved after the approval deadline">Late</span>' in history
+    dashboard = client.get("/", follow=True).content.decode()
+    assert 'title="Approved after the approval deadline">Late</span>' in dashboard
