@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,6 +14,7 @@ from collections_app import selectors as collection_selectors
 from collections_app import services as collection_services
 from collections_app.exports import submission_filename
 from portal.accounts import permissions
+from portal.navigation import redirect_back
 
 from . import exports, selectors
 
@@ -93,12 +94,10 @@ def hin_report(request, pk):
 
 def _confirm(request, submission):
     ids = [int(i) for i in request.POST.getlist("failure") if i.isdigit()]
-    back = request.POST.get("next") or reverse("hin_report", args=[submission.pk])
-    if not back.startswith("/"):
-        back = reverse("hin_report", args=[submission.pk])
+    report_url = reverse("hin_report", args=[submission.pk])
     if not ids:
         messages.error(request, "Tick the warnings you want to confirm, then give the reason.")
-        return redirect(back)
+        return redirect_back(request, report_url)
     try:
         confirmed = collection_services.warning_confirm(
             submission=submission, failure_ids=ids, reason=request.POST.get("reason", ""), user=request.user
@@ -114,7 +113,7 @@ def _confirm(request, submission):
             f"{'s' if confirmed != 1 else ''}. Later uploads that report the same change for the same record "
             "stay confirmed.",
         )
-    return redirect(back)
+    return redirect_back(request, report_url)
 
 
 @login_required

@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from collections_app import selectors as collection_selectors
@@ -19,6 +18,7 @@ from collections_app.exports import csv_response
 from collections_app.models import Collection, Submission
 from portal.accounts import permissions
 from portal.accounts.views import liaison_required
+from portal.navigation import redirect_back
 
 from . import selectors, services
 from .models import OverrideStatus, QueryStatus
@@ -150,7 +150,7 @@ def override_decide(request, pk):
         f"Override for check {override.code} {'approved' if approve else 'refused'}. The provider can see your "
         "decision on their submission page.",
     )
-    return _back(request, "override_list")
+    return redirect_back(request, "override_list")
 
 
 OVERRIDE_SORTS = {
@@ -309,15 +309,6 @@ def _provider_collection(request, ukprn, reference):
     return provider, collection
 
 
-def _back(request, fallback: str):
-    target = request.POST.get("next", "")
-    # Only our own paths: never an open redirect (browsers read "/\evil.example" as "//evil.example").
-    ours = target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return redirect(target if ours else fallback)
-
-
 @liaison_required
 @require_POST
 def collection_sign_off(request, ukprn, reference):
@@ -327,7 +318,7 @@ def collection_sign_off(request, ukprn, reference):
         lambda: services.collection_sign_off(provider=provider, collection=collection, user=request.user),
         f"{collection.reference} signed off for {provider.name}.",
     )
-    return _back(request, "liaison_grid")
+    return redirect_back(request, "liaison_grid")
 
 
 @liaison_required
@@ -345,7 +336,7 @@ def collection_return(request, ukprn, reference):
         ),
         f"{collection.reference} returned to {provider.name} with a query they must answer before approving again.",
     )
-    return _back(request, "liaison_grid")
+    return redirect_back(request, "liaison_grid")
 
 
 # --- liaison grid -------------------------------------------------------------------------------

@@ -243,3 +243,14 @@ def test_the_approval_panel_sends_confirmable_warnings_to_the_hin_reports(client
     assert f'href="{url}?report=D&amp;check=8&amp;status=open"' in page
     # The submission has errors: no override requests until a file passes.
     assert 'class="override-request"' not in page
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_confirming_never_redirects_to_another_site(client, provider_user, submission, target):
+    failure = RuleFailure.objects.get(submission=submission, code="HIN8")
+    client.force_login(provider_user)
+    url = reverse("hin_report", args=[submission.pk])
+    response = client.post(url, {"failure": [failure.pk], "reason": "New programme", "next": target})
+    assert response.status_code == 302 and response["Location"] == url
+    kept = client.post(url, {"failure": [failure.pk], "reason": "x", "next": f"{url}?report=D"})
+    assert kept["Location"] == f"{url}?report=D"
