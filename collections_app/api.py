@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAcceptable, NotFound
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -298,10 +298,7 @@ class SubmissionCSVView(APIView):
     content_negotiation_class = DownloadNegotiation
 
     def get_submission(self, pk) -> Submission:
-        submission = selectors.submission_get(user=self.request.user, pk=pk)
-        if submission is None:
-            raise NotFound("No such submission.")
-        return submission
+        return selectors.submission_get_or_404(user=self.request.user, pk=pk)
 
     @staticmethod
     def filename(submission: Submission, what: str) -> str:

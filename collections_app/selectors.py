@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import Http404
 
 from portal.accounts import permissions
 
@@ -32,6 +33,15 @@ def submissions_visible_to(user) -> QuerySet[Submission]:
 def submission_get(*, user, pk) -> Submission | None:
     """The submission, if the user may see it (None otherwise: callers answer 404)."""
     return submissions_visible_to(user).filter(pk=pk).first()
+
+
+def submission_get_or_404(*, user, pk) -> Submission:
+    """The submission, if the user may see it; else Http404 (a 404 in screens and, through DRF's
+    exception handler, in the API), so another provider's id looks like no id at all."""
+    submission = submission_get(user=user, pk=pk)
+    if submission is None:
+        raise Http404("No such submission.")
+    return submission
 
 
 def collection_get(*, reference: str) -> Collection | None:

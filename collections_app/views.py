@@ -20,13 +20,6 @@ from .models import Severity, Submission
 from .rules import get_rule
 
 
-def _visible_submission(request, pk) -> Submission:
-    submission = selectors.submission_get(user=request.user, pk=pk)
-    if submission is None:
-        raise Http404("No such submission.")
-    return submission
-
-
 def _provider_for(request) -> Provider | None:
     """Provider staff act for their own provider; liaison picks one with ?provider=UKPRN."""
     if permissions.is_provider_staff(request.user):
@@ -101,7 +94,7 @@ def collection_upload(request, reference):
 def submission_detail(request, pk):
     from review.views import approval_panel  # review builds on this app: import when used
 
-    submission = _visible_submission(request, pk)
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     summaries = selectors.rule_summaries(submission=submission)
     failing = [s for s in summaries if s.failure_count]
     largest = max((s.failure_count for s in failing), default=0)
@@ -124,7 +117,7 @@ def submission_detail(request, pk):
 @require_GET
 def submission_status(request, pk):
     """What the progress bar polls."""
-    submission = _visible_submission(request, pk)
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     return JsonResponse(
         {
             "id": submission.pk,
@@ -142,7 +135,7 @@ def submission_status(request, pk):
 @login_required
 @require_POST
 def submission_retry_view(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     try:
         services.submission_retry(submission=submission, user=request.user)
         messages.success(request, "The submission has been queued to run again.")
@@ -164,7 +157,7 @@ def _failure_filters(request) -> dict:
 @login_required
 @require_GET
 def submission_failures(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     filters = _failure_filters(request)
     page = Paginator(selectors.failures_for(submission=submission, **filters), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -194,7 +187,7 @@ def _export_name(submission: Submission, what: str) -> str:
 @login_required
 @require_GET
 def submission_failures_csv(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     filters = _failure_filters(request)
     what = f"failures-{filters['code']}" if filters["code"] else "failures"
     return failures_csv(selectors.failures_for(submission=submission, **filters), _export_name(submission, what))
@@ -203,7 +196,7 @@ def submission_failures_csv(request, pk):
 @login_required
 @require_GET
 def submission_schema_errors_csv(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     return schema_errors_csv(
         selectors.schema_errors_for(submission=submission), _export_name(submission, "schema-errors")
     )

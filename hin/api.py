@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from collections_app import selectors as collection_selectors
@@ -33,13 +32,6 @@ from .serializers import (
 
 HIN_REPORT_CSV_PATH = "/api/v1/submissions/{id}/hin-report.csv"
 HIN_TARGET_LIST_CSV_PATH = "/api/v1/submissions/{id}/hin-target-list.csv"
-
-
-def _submission(request, pk):
-    submission = collection_selectors.submission_get(user=request.user, pk=pk)
-    if submission is None:
-        raise NotFound("No such submission.")
-    return submission
 
 
 def _findings(request, submission):
@@ -77,7 +69,7 @@ class HinReportView(generics.GenericAPIView):
         },
     )
     def get(self, request, pk):
-        submission = _submission(request, pk)
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         page = self.paginate_queryset(_findings(request, submission))
         findings = selectors.hin_findings_resolve(submission=submission, failures=page)
         return self.get_paginated_response(HinFindingSerializer(findings, many=True).data)
@@ -100,7 +92,7 @@ class HinConfirmView(generics.GenericAPIView):
         },
     )
     def post(self, request, pk):
-        submission = _submission(request, pk)
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         body = HinConfirmSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
@@ -129,7 +121,7 @@ class HinTargetListView(generics.GenericAPIView):
         responses={200: HinTargetRecordSerializer(many=True), 404: NOT_FOUND},
     )
     def get(self, request, pk):
-        submission = _submission(request, pk)
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         page = self.paginate_queryset(selectors.hin_target_list(submission=submission))
         return self.get_paginated_response(HinTargetRecordSerializer(page, many=True).data)
 

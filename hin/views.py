@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,13 +18,6 @@ from portal.navigation import redirect_back
 from . import exports, selectors
 
 PAGE_SIZE = 25
-
-
-def _visible_submission(request, pk):
-    submission = collection_selectors.submission_get(user=request.user, pk=pk)
-    if submission is None:
-        raise Http404("No such submission.")
-    return submission
 
 
 def _report_filters(request, counts) -> dict:
@@ -56,7 +48,7 @@ def _findings(submission, filters):
 @login_required
 @require_http_methods(["GET", "POST"])
 def hin_report(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     if request.method == "POST":
         return _confirm(request, submission)
     counts = selectors.hin_report_counts(submission=submission)
@@ -119,7 +111,7 @@ def _confirm(request, submission):
 @login_required
 @require_GET
 def hin_report_csv(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     filters = _report_filters(request, selectors.hin_report_counts(submission=submission))
     if not request.GET.get("report"):
         filters["report"] = ""  # no tab chosen: every report
@@ -132,7 +124,7 @@ def hin_report_csv(request, pk):
 @login_required
 @require_GET
 def hin_target_list(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     search = (request.GET.get("q") or "").strip()
     queryset = selectors.hin_target_list(submission=submission)
     if search:
@@ -157,7 +149,7 @@ def hin_target_list(request, pk):
 @login_required
 @require_GET
 def hin_target_list_csv(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     return exports.hin_target_list_csv(
         selectors.hin_target_list(submission=submission), submission_filename(submission, "hin-target-list")
     )

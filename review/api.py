@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from collections_app import selectors as collection_selectors
@@ -46,13 +45,6 @@ def refused(exc: services.ActionRefused) -> Response:
     return problem(status.HTTP_400_BAD_REQUEST, exc.code, exc.message)
 
 
-def _submission(request, pk):
-    submission = collection_selectors.submission_get(user=request.user, pk=pk)
-    if submission is None:
-        raise NotFound("No such submission.")
-    return submission
-
-
 class SubmissionApproveView(generics.GenericAPIView):
     serializer_class = ApprovalSerializer
 
@@ -65,7 +57,7 @@ class SubmissionApproveView(generics.GenericAPIView):
         responses={200: ApprovalCheckSerializer, 404: NOT_FOUND},
     )
     def get(self, request, pk):
-        submission = _submission(request, pk)
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         refusals = selectors.approval_refusals(submission=submission)
         return Response(
             ApprovalCheckSerializer(
@@ -90,7 +82,7 @@ class SubmissionApproveView(generics.GenericAPIView):
         responses={201: ApprovalSerializer, 400: REFUSED, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def post(self, request, pk):
-        submission = _submission(request, pk)
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         try:
             approval = services.submission_approve(submission=submission, user=request.user)
         except services.ActionRefused as exc:
@@ -110,7 +102,7 @@ class SubmissionOverridesView(generics.GenericAPIView):
         responses={200: OverrideSerializer(many=True), 404: NOT_FOUND},
     )
     def get(self, request, pk):
-        submission = _submission(request, pk)
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         page = self.paginate_queryset(selectors.overrides_for(submission=submission))
         return self.get_paginated_response(OverrideSerializer(page, many=True).data)
 
@@ -122,7 +114,7 @@ class SubmissionOverridesView(generics.GenericAPIView):
         responses={201: OverrideSerializer, 400: REFUSED, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def post(self, request, pk):
-        submission = _submission(request, pk)
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         data = OverrideCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -196,7 +188,7 @@ class QueryListView(generics.GenericAPIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         permissions.require(permissions.is_liaison(request.user), "Only Liaison can raise a query.")
-        submission = _submission(request, fields.pop("submission"))
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=fields.pop("submission"))
         try:
             query = services.query_raise(submission=submission, user=request.user, **fields)
         except services.ActionRefused as exc:

@@ -26,13 +26,6 @@ from .models import OverrideStatus, QueryStatus
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _visible_submission(request, pk) -> Submission:
-    submission = collection_selectors.submission_get(user=request.user, pk=pk)
-    if submission is None:
-        raise Http404("No such submission.")
-    return submission
-
-
 def _visible_query(request, pk):
     query = selectors.query_get(user=request.user, pk=pk)
     if query is None:
@@ -106,7 +99,7 @@ def approval_panel(request, submission: Submission) -> dict:
 @login_required
 @require_POST
 def submission_approve(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     _attempt(
         request,
         lambda: services.submission_approve(submission=submission, user=request.user),
@@ -119,7 +112,7 @@ def submission_approve(request, pk):
 @login_required
 @require_POST
 def override_request(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     code = request.POST.get("code", "")
     _attempt(
         request,
@@ -252,7 +245,7 @@ def query_detail(request, pk):
 @login_required
 @require_POST
 def query_raise(request, pk):
-    submission = _visible_submission(request, pk)
+    submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     raised = {}
 
     def raise_it():
