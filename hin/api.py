@@ -38,15 +38,13 @@ def _findings(request, submission):
     filters = HinReportFilterSerializer(data=request.query_params)
     filters.is_valid(raise_exception=True)
     data = filters.validated_data
-    queryset = selectors.hin_findings(
+    return selectors.hin_findings(
         submission=submission,
         report=data.get("report"),
         check=data.get("check"),
         confirmed=data.get("confirmed"),
+        husid=data.get("husid"),
     )
-    if data.get("husid"):
-        queryset = queryset.filter(husid__startswith=data["husid"])
-    return queryset
 
 
 @extend_schema(tags=["hin"], parameters=[SUBMISSION_ID])

@@ -102,6 +102,7 @@ REPORTS = (
     ),
 )
 REPORT_OF_CODE = {code: report for report in REPORTS for code in report.codes}
+REPORT_LETTERS = tuple(report.letter for report in REPORTS)
 CONFIRMABLE_REPORTS = ("A", "D")  # warnings the provider can confirm; B and C are errors
 
 # What each check compares, as (label, attribute of an Instance with its student).
@@ -228,16 +229,24 @@ class HinFinding:
 
 
 def hin_findings(
-    *, submission: Submission, report: str | None = None, check: str | None = None, confirmed: bool | None = None
+    *,
+    submission: Submission,
+    report: str | None = None,
+    check: str | None = None,
+    confirmed: bool | None = None,
+    husid: str | None = None,
 ) -> QuerySet[RuleFailure]:
-    """The submission's HIN findings (year-on-year failures), filtered, in report and file order,
-    annotated with `confirmed`. hin_findings_resolve() turns a page of them into HinFindings."""
+    """The submission's HIN findings (year-on-year failures), filtered (`husid`: a HUSID prefix),
+    in report and file order, annotated with `confirmed`. hin_findings_resolve() turns a page of
+    them into HinFindings."""
     queryset = with_confirmation(
         RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report, check=check)),
         submission=submission,
     )
     if confirmed is not None:
         queryset = queryset.filter(confirmed=confirmed)
+    if husid:
+        queryset = queryset.filter(husid__startswith=husid)
     order = Case(*(When(code=code, then=Value(i)) for i, code in enumerate(REPORT_OF_CODE)))
     return queryset.order_by(order, "line", "id")
 

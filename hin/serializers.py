@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .selectors import REPORTS, HinFinding, HinRecord, check_label
+from .selectors import REPORT_LETTERS, REPORTS, HinFinding, HinRecord, check_label
 
 CHECKS = sorted({check_label(code) for report in REPORTS for code in report.codes})
 
@@ -13,7 +13,7 @@ CHECKS = sorted({check_label(code) for report in REPORTS for code in report.code
 class HinReportFilterSerializer(serializers.Serializer):
     """Query parameters of the HIN report and its CSV download."""
 
-    report = serializers.ChoiceField(choices=[r.letter for r in REPORTS], required=False, help_text="A, B, C or D.")
+    report = serializers.ChoiceField(choices=REPORT_LETTERS, required=False, help_text="A, B, C or D.")
     check = serializers.ChoiceField(choices=CHECKS, required=False, help_text="A check of the guidance, e.g. 3c or 7g.")
     confirmed = serializers.BooleanField(
         required=False,

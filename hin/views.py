@@ -20,12 +20,10 @@ from . import exports, selectors
 PAGE_SIZE = 25
 
 
-def _report_filters(request, counts) -> dict:
-    letters = [c.report.letter for c in counts]
+def _report_filters(request, *, default_report: str) -> dict:
     report = (request.GET.get("report") or "").upper()
-    if report not in letters:
-        # Open on the first report with something to do.
-        report = next((c.report.letter for c in counts if c.failures), "A")
+    if report not in selectors.REPORT_LETTERS:
+        report = default_report
     status = request.GET.get("status") or ""
     return {
         "report": report,
@@ -36,13 +34,13 @@ def _report_filters(request, counts) -> dict:
 
 
 def _findings(submission, filters):
-    confirmed = {"open": False, "confirmed": True}.get(filters["status"])
-    queryset = selectors.hin_findings(
-        submission=submission, report=filters["report"], check=filters["check"] or None, confirmed=confirmed
+    return selectors.hin_findings(
+        submission=submission,
+        report=filters["report"],
+        check=filters["check"] or None,
+        confirmed={"open": False, "confirmed": True}.get(filters["status"]),
+        husid=filters["husid"],
     )
-    if filters["husid"]:
-        queryset = queryset.filter(husid__startswith=filters["husid"])
-    return queryset
 
 
 @login_required
@@ -52,7 +50,8 @@ def hin_report(request, pk):
     if request.method == "POST":
         return _confirm(request, submission)
     counts = selectors.hin_report_counts(submission=submission)
-    filters = _report_filters(request, counts)
+    # Open on the first report with something to do.
+    filters = _report_filters(request, default_report=next((c.report.letter for c in counts if c.failures), "A"))
     page = Paginator(_findings(submission, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     findings = selectors.hin_findings_resolve(submission=submission, failures=page.object_list)
     query = request.GET.copy()
@@ -112,9 +111,7 @@ def _confirm(request, submission):
 @require_GET
 def hin_report_csv(request, pk):
     submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
-    filters = _report_filters(request, selectors.hin_report_counts(submission=submission))
-    if not request.GET.get("report"):
-        filters["report"] = ""  # no tab chosen: every report
+    filters = _report_filters(request, default_report="")  # no tab chosen: every report
     what = f"hin-report-{filters['report']}" if filters["report"] else "hin-report"
     return exports.hin_report_csv(
         submission=submission, failures=_findings(submission, filters), filename=submission_filename(submission, what)
