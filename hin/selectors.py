@@ -258,21 +258,25 @@ def _value_text(value) -> str:
 
 
 def _record(instance: Instance, instid: str) -> HinRecord:
+    """`instance` annotated with `closed_off` (CLOSED_OFF, the one definition the target list uses)."""
     values = {}
     for label, path in RECORD_FIELDS.items():
         value = instance
         for part in path.split("."):
             value = getattr(value, part)
         values[label] = _value_text(value)
-    closed = bool((instance.rsnleave and instance.dateleft) or instance.notact or instance.mode in ("63", "64"))
-    return HinRecord(instance.pk, instance.husid, instid, instance.numhus, instance.line, values, closed)
+    return HinRecord(instance.pk, instance.husid, instid, instance.numhus, instance.line, values, instance.closed_off)
 
 
 def hin_findings_resolve(*, submission: Submission, failures: Iterable[RuleFailure]) -> list[HinFinding]:
     """Both records and any confirmation of each failure, in two queries however many failures."""
     failures = list(failures)
     ids = {f.instance_id for f in failures} | {f.other_instance_id for f in failures}
-    instances = Instance.objects.select_related("student").in_bulk([i for i in ids if i])
+    instances = (
+        Instance.objects.select_related("student")
+        .annotate(closed_off=Case(When(CLOSED_OFF, then=Value(True)), default=Value(False)))
+        .in_bulk([i for i in ids if i])
+    )
     instid = submission.provider.instid
     confirmations = {}
     if any(getattr(f, "confirmed", False) for f in failures):
