@@ -131,8 +131,8 @@ class Command(BaseCommand):
         submission = Submission.objects.filter(collection=collection, provider=provider).order_by("-pk").first()
         if submission is None or Query.objects.filter(provider=provider, collection=collection).exists():
             return
-        changes = RuleResult.objects.filter(submission=submission, code="HIN5c").values_list("failure_count", flat=True)
-        count = next(iter(changes), 0)
+        result = RuleResult.objects.filter(submission=submission, code="HIN5c").first()
+        count = result.failure_count if result else 0
         query = query_raise(
             submission=submission,
             user=liaison,
