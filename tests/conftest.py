@@ -108,10 +108,22 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+def _chromium_missing() -> None:
+    _service_missing(f"needs Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+
+
+def pytest_runtest_setup(item):
+    # Runs before any fixture: pytest-playwright's session-scoped `browser` would otherwise try
+    # to launch a missing Chromium and error, before a fixture of ours could skip the test.
+    uses_browser = item.get_closest_marker("browser") or {"page", "browser", "context"} & set(item.fixturenames)
+    if uses_browser and not os.path.exists(CHROMIUM):
+        _chromium_missing()
+
+
 @pytest.fixture
 def require_chromium():
     if not os.path.exists(CHROMIUM):
-        _service_missing(f"needs Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+        _chromium_missing()
 
 
 @pytest.fixture
