@@ -13,14 +13,15 @@ run; see ../shared/spec/student-record.md for the table of checks. Terms:
   without a link with a previous record without a link. A record that already links is
   accounted for; suggesting it as the partner of another would break a good link.
 
-Between them checks 6, 7 and 8 report every unlinked pair once from each side it concerns
-(rows: the incoming record without a link; columns: the previous record without a link that it
-BPQ-matches):
+Between them checks 6, 7 and 8 report every unlinked pair from each side it concerns (rows: the
+incoming record without a link; columns: the previous record without a link that it
+BPQ-matches). Check 8 has no COMDATE condition (the guidance's example 30 is a record that began
+before the period), so a record matching a closed-off one is in report B and in report D:
 
 ==============================  ==========================  ===============================
 incoming record                 previous record was live    previous record was closed off
 ==============================  ==========================  ===============================
-COMDATE before the period       HIN6 cat. 1 + HIN7g cat. 1  HIN6 cat. 2
+COMDATE before the period       HIN6 cat. 1 + HIN7g cat. 1  HIN6 cat. 2 + HIN8
 COMDATE within the period       HIN7g cat. 2                HIN8
 ==============================  ==========================  ===============================
 
@@ -464,16 +465,15 @@ def hin7h_live_hin_missing(ctx):
     other_record=True,
 )
 def hin8_possible_link(ctx):
-    """Report D, check 8. An incoming record without a HIN link that began in the reporting period
-    matches, on BIRTHDTE, POSTCODE and QUALAIM, a record of last year that was closed off: one
-    instance closed and another opened for what looks like the same programme. If they are the
-    same programme, restore the old HUSID/NUMHUS. (An incoming record that began before the
-    period is already reported by check 6, category 2.)"""
-    start = _period_start(ctx)
+    """Report D, check 8. An incoming record without a HIN link matches, on BIRTHDTE, POSTCODE and
+    QUALAIM, a record of last year that was closed off: one instance closed and another opened for
+    what looks like the same programme. If they are the same programme, restore the old
+    HUSID/NUMHUS. Whatever the incoming COMDATE: one that began before the period is also in
+    report B (check 6, category 2), as in the guidance's example 30."""
     sql = f"""
         WITH y AS ({PREVIOUS_YEAR}),
         u AS (
-            {_unlinked_records("c", comdate=">=")}
+            {_unlinked_records("c")}
             UNION ALL
             {_unlinked_records("p", closed=True, matchable=True)}
         ),
@@ -492,4 +492,4 @@ def hin8_possible_link(ctx):
         CROSS JOIN y
         WHERE c.side = 'c' AND c.match_side = 'p'
     """
-    return sql, [ctx.previous_submission_id, start]
+    return sql, [ctx.previous_submission_id]

@@ -13,6 +13,8 @@ def links_add_suggestions(*, submission_id: int) -> None:
     """Mark the incoming records without a HIN link that the checks paired with a previous-year
     record by BIRTHDTE, POSTCODE and QUALAIM (checks 6 and 8 name it as the other record; check
     7g, reported on the previous record, names the incoming one): their link is a suggestion.
+    A record that check 6 pairs with a live record may also be paired by check 8 with a closed-off
+    one; check 6's pair (the best match over both) is the suggestion then.
     The workspace stored every link as by HIN or none before the checks; re-running is harmless."""
     suggesting = ", ".join(f"'{code}'" for code in SUGGESTING_CHECKS if code != "HIN7g")
     with connection.cursor() as cursor:
@@ -21,18 +23,21 @@ def links_add_suggestions(*, submission_id: int) -> None:
             UPDATE hin_link SET kind = %s, previous_instance_id = s.previous_id
             FROM (
                 SELECT current_id, MIN(previous_id) AS previous_id FROM (
-                    SELECT instance_id AS current_id, other_instance_id AS previous_id
+                    SELECT instance_id AS current_id, other_instance_id AS previous_id, code
                     FROM sr_rule_failure WHERE submission_id = %s AND code IN ({suggesting})
                     UNION ALL
-                    SELECT other_instance_id, instance_id
+                    SELECT other_instance_id, instance_id, code
                     FROM sr_rule_failure WHERE submission_id = %s AND code = 'HIN7g'
                 ) pairs
                 WHERE previous_id IS NOT NULL AND current_id IS NOT NULL
+                  AND NOT (code = 'HIN8' AND EXISTS (
+                      SELECT 1 FROM sr_rule_failure h6 WHERE h6.submission_id = %s AND h6.code = 'HIN6'
+                        AND h6.instance_id = pairs.current_id AND h6.other_instance_id IS NOT NULL))
                 GROUP BY current_id
             ) s
             WHERE hin_link.submission_id = %s AND hin_link.kind = %s AND hin_link.current_instance_id = s.current_id
             """,
-            [LinkKind.SUGGESTED, submission_id, submission_id, submission_id, LinkKind.NONE],
+            [LinkKind.SUGGESTED, submission_id, submission_id, submission_id, submission_id, LinkKind.NONE],
         )
 
 

@@ -345,13 +345,14 @@ def test_example_26_check_6_category_1_matched_to_a_live_record(run):
 
 def test_example_27_check_6_category_2_matched_to_a_closed_record(run):
     # Dormant (MODE 63) PG Cert last year; this year an MSc with a new NUMHUS but the same
-    # COMDATE, so a continuing student: check 6 category 2 (and not also check 8).
+    # COMDATE, so a continuing student: check 6 category 2. The matched record was closed off, so
+    # check 8 (which has no COMDATE condition) reports the same pair in report D.
     PG_CERT = "PG Cert Community Health"
     submission = run(
         [student(instance(NUMHUS="1", QUALAIM="05", MODE="63", COMDATE="2022-10-01", PTITLE=PG_CERT))],
         [student(instance(NUMHUS="2", QUALAIM="05", MODE="01", COMDATE="2022-10-01", PTITLE="MSc Public Health"))],
     )
-    assert hin_failures(submission) == expect(("HIN6", 2))
+    assert hin_failures(submission) == expect(("HIN6", 2), "HIN8")
     (row,) = hin_rows(submission, "HIN6")
     assert "closed off in 2022/23" in row.message
     assert "set NUMHUS to 1 (now 2) on HUSID 9811681234562 to restore the link to PG Cert Community Health" in (
@@ -393,8 +394,31 @@ def test_example_29_check_7g_category_2_matched_to_a_record_with_a_current_year_
 
 
 def test_example_30_check_8_possible_link_to_a_closed_record(run):
-    # Closed off last year (left, RSNLEAVE 07, no qualification); a new instance opened this
-    # reporting period with the same QUALAIM (the story: one instance closed, another opened).
+    # As the guidance writes it, moved 19 years on: closed off last year (left, RSNLEAVE 07, no
+    # qualification, DATELEFT 10 Jun), and an incoming record with a new NUMHUS whose COMDATE
+    # (1 Oct 2020) is before the reporting period. Check 8 has no COMDATE condition: the record
+    # is in report D, and (no link, began before the period, matches a closed record) in report B.
+    submission = run(
+        [
+            student(
+                instance(NUMHUS="1", COMDATE="2013-07-01", RSNLEAVE="07", DATELEFT="2023-06-10",
+                         PTITLE="Business Studies")
+            )
+        ],
+        [student(instance(NUMHUS="2", COMDATE="2020-10-01", PTITLE="Business Administration"))],
+    )  # fmt: skip
+    assert hin_failures(submission) == expect("HIN8", ("HIN6", 2))
+    (row,) = hin_rows(submission, "HIN8")
+    assert row.severity == "warning" and row.numhus == "2"
+    assert "set NUMHUS to 1 (now 2) on HUSID 9811681234562 to restore the link to Business Studies (2022/23)" in (
+        row.message
+    )
+    previous = Submission.objects.get(collection__reference="C22051")
+    assert row.other_instance_id // 10**7 == previous.pk
+
+
+def test_check_8_for_a_record_that_began_in_the_reporting_period(run):
+    # The other half of report D: the closed instance replaced by one opened this year.
     submission = run(
         [
             student(
@@ -405,8 +429,3 @@ def test_example_30_check_8_possible_link_to_a_closed_record(run):
         [student(instance(NUMHUS="2", COMDATE="2023-10-01", PTITLE="Business Administration"))],
     )  # fmt: skip
     assert hin_failures(submission) == expect("HIN8")
-    (row,) = hin_rows(submission, "HIN8")
-    assert row.severity == "warning" and row.numhus == "2"
-    assert "set NUMHUS to 1 (now 2) on HUSID 9811681234562 to restore the link to Business Studies (2022/23)" in (
-        row.message
-    )

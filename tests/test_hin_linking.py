@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 
 from collections_app.models import RuleFailure, RuleResult, Submission, SubmissionStatus
 from collections_app.rules import all_rules, get_rule
+from hin.models import HinLink, LinkKind
 from hin.selectors import hin_target_list, previous_year_submission
 
 from . import test_hin_examples as examples
@@ -183,8 +184,14 @@ def test_check_6_prefers_a_live_match_to_a_closed_one(run):
     closed = instance(NUMHUS="A", RSNLEAVE="02", DATELEFT="2023-03-01", PTITLE="BSc Maths (old)")
     live = instance(NUMHUS="B", PTITLE="BSc Maths")
     submission = run([student(closed, live)], [student(instance(NUMHUS="C", PTITLE="BSc Maths"))])
-    assert hin_failures(submission) == expect(("HIN6", 1), ("HIN7g", 1))
-    assert "set NUMHUS to B (now C)" in hin_rows(submission, "HIN6")[0].message
+    # Check 8 (no COMDATE condition) pairs the same record with the closed one, in report D.
+    assert hin_failures(submission) == expect(("HIN6", 1), ("HIN7g", 1), "HIN8")
+    (hin6,) = hin_rows(submission, "HIN6")
+    assert "set NUMHUS to B (now C)" in hin6.message
+    assert "set NUMHUS to A (now C)" in hin_rows(submission, "HIN8")[0].message
+    # The stored suggestion is check 6's live match, not check 8's closed one.
+    link = HinLink.objects.get(submission=submission, current_instance_id=hin6.instance_id)
+    assert link.kind == LinkKind.SUGGESTED and link.previous_instance_id == hin6.other_instance_id
 
 
 def test_a_linked_record_is_not_offered_as_a_suggested_match(run):
