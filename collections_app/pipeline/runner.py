@@ -29,6 +29,7 @@ from collections_app.models import (
     SubmissionStatus,
 )
 from collections_app.rules.engine import run_rules
+from core.files import local_path
 
 from .load import RowSinks
 from .locate import LocatedError
@@ -119,14 +120,15 @@ def _run(submission: Submission) -> None:
         workdir=workdir,
     )
     try:
-        outcome = parse_student_record(
-            submission.file.path,
-            submission_id=submission.pk,
-            students_out=sinks.stream("sr_student"),
-            instances_out=sinks.stream("sr_instance"),
-            progress=report.for_stage(Stage.SCHEMA),
-            error_cap=settings.SCHEMA_ERROR_CAP,
-        )
+        with local_path(submission.file, workdir=workdir) as path:
+            outcome = parse_student_record(
+                path,
+                submission_id=submission.pk,
+                students_out=sinks.stream("sr_student"),
+                instances_out=sinks.stream("sr_instance"),
+                progress=report.for_stage(Stage.SCHEMA),
+                error_cap=settings.SCHEMA_ERROR_CAP,
+            )
         sinks.finish_writing()
         if outcome.ok:
             outcome.errors.extend(_header_errors(submission, outcome))
