@@ -6,7 +6,3 @@ class CollectionsAppConfig(AppConfig):
 
     name = "collections_app"
     verbose_name = "Collections and submissions"
-
-    def ready(self):
-        # Rules register themselves on import.
-        from . import rules  # noqa: F401

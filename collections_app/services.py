@@ -19,10 +19,10 @@ from audit.services import audit_record
 from portal.accounts import permissions
 from portal.accounts.models import Provider
 
+from . import kinds
 from .models import (
     COMPLETED,
     Collection,
-    CollectionKind,
     RuleFailure,
     Severity,
     Stage,
@@ -127,8 +127,10 @@ def submission_create(
     """Accept an upload: check it may be made, keep the raw file, queue the pipeline."""
     if not permissions.can_upload_for(user, provider):
         raise UploadRefused("You can only upload for your own provider.", code="forbidden")
-    if collection.kind != CollectionKind.STUDENT_RECORD:
-        raise UploadRefused("Contact details files cannot be processed by the portal yet.", code="kind_not_supported")
+    if not kinds.is_registered(collection.kind):
+        raise UploadRefused(
+            f"{collection.get_kind_display()} files cannot be processed by the portal yet.", code="kind_not_supported"
+        )
     collection_check_open(collection=collection, at=at)
     _check_file(uploaded_file)
 

@@ -36,11 +36,14 @@ are that record's; the message names the suggested incoming record. Categories g
 """
 
 from datetime import date
+from functools import partial
 
-from collections_app.models import Severity
-from collections_app.rules.registry import rule
+from collections_app.models import CollectionKind, Severity
+from collections_app.rules import registry
 
 from .workspace import LINKING, UNLINKED_COLUMNS, closed_off
+
+rule = partial(registry.rule, record_kind=CollectionKind.STUDENT_RECORD)
 
 # The previous submission's year label ("2022/23") and collection reference, as a one-row table.
 PREVIOUS_YEAR = """

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from collections_app.models import CollectionKind
 from collections_app.rules.registry import stage_setup
 
 from .models import HinLink, LinkKind
@@ -74,7 +75,7 @@ def _drop_linking_tables(cursor) -> None:
     cursor.execute("DROP TABLE IF EXISTS hin_unlinked")
 
 
-@stage_setup(stage=LINKING)
+@stage_setup(stage=LINKING, record_kind=CollectionKind.STUDENT_RECORD)
 @contextmanager
 def linking_workspace(ctx):
     """Store the HIN links and build hin_pair and hin_unlinked (see the module docstring) for

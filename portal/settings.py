@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal",
     "collections_app",
+    "student_record",
     "hin",
     "contacts",
     "audit",

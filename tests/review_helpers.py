@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from collections_app.models import RuleFailure, RuleResult, Severity, WarningConfirmation
+from collections_app.models import CollectionKind, RuleFailure, RuleResult, Severity, WarningConfirmation
 from collections_app.rules.registry import Tolerance, rule, unregister
 
 from .factories import SubmissionFactory
@@ -82,6 +82,7 @@ class temporary_rule:
             code=self.code,
             title=f"Test rule {self.code}",
             severity=Severity.WARNING,
+            record_kind=CollectionKind.STUDENT_RECORD,
             applies_to=self.applies_to,
             tolerance=self.tolerance,
         )(sql)

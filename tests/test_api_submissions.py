@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from collections_app.models import CollectionKind, RuleFailure, Submission
-from collections_app.sample_data import write_student_record
+from student_record.sample_data import write_student_record
 
 from . import factories
 from .xmlbuild import instance, student, student_record

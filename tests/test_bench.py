@@ -5,7 +5,8 @@ import re
 
 from django.core.management import call_command
 
-from collections_app.models import Collection, Instance, RuleFailure, Student, Submission
+from collections_app.models import Collection, RuleFailure, Submission
+from student_record.models import Instance, Student
 
 
 def bench(*args) -> str:

@@ -8,7 +8,7 @@ for the provider says where things stand at every step.
 
 import pytest
 
-from collections_app.models import Severity
+from collections_app.models import CollectionKind, Severity
 from collections_app.rules.registry import Tolerance, rule, unregister
 
 from .xmlbuild import instance, student, student_record
@@ -40,7 +40,7 @@ def tolerant_rule():
 
     sql.__doc__ = "Programme titles marked for review."
     rule(code=RULE, title="Programme title marked for review", severity=Severity.WARNING,
-         tolerance=Tolerance(percent=10))(sql)  # fmt: skip
+         record_kind=CollectionKind.STUDENT_RECORD, tolerance=Tolerance(percent=10))(sql)  # fmt: skip
     yield RULE
     unregister(RULE)
 

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from collections_app.sample_data import write_student_record
+from student_record.sample_data import write_student_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

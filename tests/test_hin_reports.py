@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 
 from collections_app.models import RuleFailure, SubmissionStatus, WarningConfirmation
-from collections_app.sample_data import make_husid
 from collections_app.selectors import warning_counts
 from collections_app.services import ActionRefused, warning_confirm
 from hin.models import HinLink, LinkKind
 from hin.selectors import hin_findings, hin_findings_resolve, hin_report_counts
+from student_record.sample_data import make_husid
 
 from . import test_hin_examples as examples
 from .test_hin_examples import CURRENT_RECID, process

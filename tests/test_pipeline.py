@@ -6,10 +6,11 @@ import os
 import pytest
 from django.core.files.base import ContentFile
 
-from collections_app.models import Instance, RuleFailure, RuleResult, SchemaError, Student, Submission
+from collections_app.models import RuleFailure, RuleResult, SchemaError, Submission
 from collections_app.pipeline.runner import claim, submission_process
 from collections_app.rules.engine import run_rules
-from collections_app.sample_data import write_student_record
+from student_record.models import Instance, Student
+from student_record.sample_data import write_student_record
 
 from .factories import SubmissionFactory
 from .xmlbuild import VALID_HUSID, instance, student, student_record

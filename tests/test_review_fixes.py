@@ -83,7 +83,7 @@ def test_a_late_approval_is_flagged_in_the_grid_after_sign_off_too(client, provi
 @pytest.fixture
 def busy(provider, provider_user, approver, liaison, collection):
     """Five providers, each with a submission, a query with a response, an override and events."""
-    from collections_app.models import RuleFailure, RuleResult, Severity
+    from collections_app.models import CollectionKind, RuleFailure, RuleResult, Severity
     from collections_app.rules.registry import Tolerance, rule, unregister
 
     def sql(ctx):
@@ -91,7 +91,7 @@ def busy(provider, provider_user, approver, liaison, collection):
 
     sql.__doc__ = "A test warning."
     rule(code="TSTQ", title="Test rule TSTQ", severity=Severity.WARNING, applies_to="instance",
-         tolerance=Tolerance(percent=1))(sql)  # fmt: skip
+         record_kind=CollectionKind.STUDENT_RECORD, tolerance=Tolerance(percent=1))(sql)  # fmt: skip
     providers = [provider, *(ProviderFactory() for _ in range(4))]
     for p in providers:
         user = provider_user if p == provider else UserFactory(provider=p)

@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from collections_app.models import RuleFailure
 from collections_app.pipeline.runner import submission_process
 from collections_app.rules import all_rules, get_rule
-from collections_app.sample_data import husid_check_digit, make_husid
+from student_record.sample_data import husid_check_digit, make_husid
 
 from .factories import SubmissionFactory
 from .xmlbuild import VALID_HUSID, instance, student, student_record

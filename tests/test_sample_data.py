@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 
 from collections_app.models import RuleFailure, Submission, SubmissionStatus
-from collections_app.sample_data import HIN_PROBLEMS, SamplePopulation, write_student_record
+from student_record.sample_data import HIN_PROBLEMS, SamplePopulation, write_student_record
 
 from . import test_hin_examples as examples
 from .test_hin_examples import CURRENT_RECID, PREVIOUS_RECID, process

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from collections_app.models import Submission
-from collections_app.sample_data import write_student_record
+from student_record.sample_data import write_student_record
 
 from .factories import SubmissionFactory
 from .xmlbuild import student, student_record

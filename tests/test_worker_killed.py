@@ -12,9 +12,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from collections_app.models import Instance, Submission
-from collections_app.sample_data import write_student_record
+from collections_app.models import Submission
 from collections_app.services import submission_create
+from student_record.models import Instance
+from student_record.sample_data import write_student_record
 
 from .factories import CollectionFactory, ProviderFactory, UserFactory
 

@@ -6,10 +6,11 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from collections_app.models import Instance, RuleFailure, Student, Submission
+from collections_app.models import RuleFailure, Submission
 from collections_app.pipeline.runner import submission_process
-from collections_app.sample_data import write_student_record
 from collections_app.services import submission_create
+from student_record.models import Instance, Student
+from student_record.sample_data import write_student_record
 
 from .factories import CollectionFactory, ProviderFactory, UserFactory
 

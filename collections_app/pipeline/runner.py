@@ -1,4 +1,6 @@
-"""Drives one submission through the pipeline: schema -> loading -> rules -> linking -> verdict.
+"""Drives one submission through the pipeline: schema -> loading -> rules -> the kind's extra
+stages (the Student record's linking) -> verdict. What a kind's file looks like and where its
+records go comes from collections_app.kinds; the runner names no kind.
 
 Work is claimed with a conditional UPDATE (queued, or processing under this same task id,
 which is what a redelivered task looks like after a worker died), so a duplicate delivery
@@ -13,14 +15,14 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from audit.services import audit_record
+from collections_app import kinds
 from collections_app.models import (
     COMPLETED,
-    CollectionKind,
     RuleResult,
     SchemaError,
     Severity,
@@ -29,11 +31,11 @@ from collections_app.models import (
     SubmissionStatus,
 )
 from collections_app.rules.engine import run_rules
+from collections_app.signals import submission_completed
 from core.files import local_path
 
 from .load import RowSinks
 from .locate import LocatedError
-from .parse import INSTANCE_COLUMNS, STUDENT_COLUMNS, parse_student_record
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +105,9 @@ def submission_process(*, submission_id: int, task_id: str) -> None:
 
 
 def _run(submission: Submission) -> None:
+    kind = kinds.get(submission.collection.kind)
     report = ProgressReporter(submission)
     timings: dict[str, float] = {}
-    if submission.collection.kind != CollectionKind.STUDENT_RECORD:
-        raise NotImplementedError("Only Student record files can be processed so far.")
 
     # schema: one streaming pass validates the file and extracts its rows, which are already
     # on their way into the database (uncommitted) while parsing goes on; see load.RowSinks.
@@ -114,24 +115,19 @@ def _run(submission: Submission) -> None:
     report(Stage.SCHEMA, 0, "Checking the file against the schema")
     workdir = Path(settings.MEDIA_ROOT) / "work"
     workdir.mkdir(parents=True, exist_ok=True)
-    sinks = RowSinks(
-        submission_id=submission.pk,
-        tables={"sr_student": STUDENT_COLUMNS, "sr_instance": INSTANCE_COLUMNS},
-        workdir=workdir,
-    )
+    sinks = RowSinks(submission_id=submission.pk, tables=kind.tables, workdir=workdir)
     try:
         with local_path(submission.file, workdir=workdir) as path:
-            outcome = parse_student_record(
+            outcome = kind.parse(
                 path,
                 submission_id=submission.pk,
-                students_out=sinks.stream("sr_student"),
-                instances_out=sinks.stream("sr_instance"),
+                streams={table: sinks.stream(table) for table in kind.tables},
                 progress=report.for_stage(Stage.SCHEMA),
                 error_cap=settings.SCHEMA_ERROR_CAP,
             )
         sinks.finish_writing()
         if outcome.ok:
-            outcome.errors.extend(_header_errors(submission, outcome))
+            outcome.errors.extend(kind.check_header(submission, outcome))
             outcome.total_error_count = len(outcome.errors)
         timings["schema"] = time.perf_counter() - started
         if outcome.errors:
@@ -140,15 +136,9 @@ def _run(submission: Submission) -> None:
             return
 
         started = time.perf_counter()
-        report(Stage.LOADING, 0, f"Storing {outcome.instances:,} instances")
+        report(Stage.LOADING, 0, f"Storing {outcome.records:,} {kind.record_noun}")
         sinks.commit()
-        Submission.objects.filter(pk=submission.pk).update(
-            student_count=outcome.students,
-            instance_count=outcome.instances,
-            file_recid=outcome.header.get("RECID", ""),
-            file_instid=outcome.header.get("INSTID", ""),
-            file_ukprn=outcome.header.get("UKPRN", ""),
-        )
+        Submission.objects.filter(pk=submission.pk).update(**outcome.submission_fields)
         timings["loading"] = time.perf_counter() - started
     finally:
         sinks.abort()  # nothing left to throw away once committed
@@ -158,41 +148,18 @@ def _run(submission: Submission) -> None:
     run_rules(submission, stage="rules", progress=report.for_stage(Stage.RULES))
     timings["rules"] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    report(Stage.LINKING, 0, "Linking with the previous year")
-    from hin.services import submission_link  # the hin app builds on this one
+    # Stages other apps add for this kind (the Student record's year-on-year linking).
+    messages = []
+    for extra in kinds.stages_for(kind.kind):
+        started = time.perf_counter()
+        report(extra.stage, 0, Stage(extra.stage).label)
+        messages.append(extra.run(submission=submission, progress=report.for_stage(extra.stage)))
+        timings[extra.stage] = time.perf_counter() - started
 
-    linking_message = submission_link(submission=submission, progress=report.for_stage(Stage.LINKING))
-    timings["linking"] = time.perf_counter() - started
-
     started = time.perf_counter()
-    _finish(submission, linking_message, timings)
+    _finish(submission, kind, " ".join(m for m in messages if m), timings)
     timings["verdict"] = time.perf_counter() - started
     Submission.objects.filter(pk=submission.pk).update(stage_timings=timings)
-
-
-def _header_errors(submission: Submission, outcome) -> list[LocatedError]:
-    """A file for another collection or another provider is the wrong file: reject it."""
-    errors = []
-    recid, ukprn = outcome.header.get("RECID"), outcome.header.get("UKPRN")
-    if recid and recid != submission.collection.recid:
-        errors.append(
-            LocatedError(
-                line=outcome.header_lines.get("RECID"),
-                path="/StudentRecord/Institution/RECID",
-                message=f"RECID {recid} is not this collection's ({submission.collection.recid} for "
-                f"{submission.collection.reference}). Check you chose the right collection.",
-            )
-        )
-    if ukprn and ukprn != submission.provider.ukprn:
-        errors.append(
-            LocatedError(
-                line=outcome.header_lines.get("UKPRN"),
-                path="/StudentRecord/Institution/UKPRN",
-                message=f"UKPRN {ukprn} is not {submission.provider.name}'s UKPRN ({submission.provider.ukprn}).",
-            )
-        )
-    return errors
 
 
 def _reject(submission: Submission, errors: list[LocatedError], total: int, timings) -> None:
@@ -219,7 +186,7 @@ def _reject(submission: Submission, errors: list[LocatedError], total: int, timi
         )
 
 
-def _finish(submission: Submission, linking_message: str, timings) -> None:
+def _finish(submission: Submission, kind: kinds.RecordKind, stages_message: str, timings) -> None:
     totals = {
         row["severity"]: row["n"]
         for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
@@ -235,7 +202,9 @@ def _finish(submission: Submission, linking_message: str, timings) -> None:
         .order_by("-pk")
         .first()
     )
-    changes = _changes_since(previous.pk, submission.pk) if previous else (None, None, None)
+    changes = (None, None, None)
+    if previous and kind.changes_since:
+        changes = kind.changes_since(previous.pk, submission.pk)
     verdict = SubmissionStatus.FAILED if errors else SubmissionStatus.PASSED
     with transaction.atomic():
         newer_done = Submission.objects.filter(
@@ -247,8 +216,8 @@ def _finish(submission: Submission, linking_message: str, timings) -> None:
         # An upload that finishes after a newer one is already out of date.
         status = SubmissionStatus.SUPERSEDED if newer_done else verdict
         message = f"{'Failed' if errors else 'Passed'}: {errors:,} errors, {warnings:,} warnings."
-        if linking_message:
-            message += " " + linking_message
+        if stages_message:
+            message += " " + stages_message
         Submission.objects.filter(pk=submission.pk).update(
             status=status,
             stage=Stage.DONE,
@@ -276,39 +245,4 @@ def _finish(submission: Submission, linking_message: str, timings) -> None:
                 pk__lt=submission.pk,
                 status__in=COMPLETED,  # never the approved one: it stays the approved data until replaced
             ).update(status=SubmissionStatus.SUPERSEDED)
-            from review.services import collection_updated  # review builds on this app
-
-            collection_updated(submission=submission)
-
-
-# Every stored field except ids and line numbers: "changed" means any of these differs.
-_INSTANCE_FIELDS = INSTANCE_COLUMNS[6:]
-_STUDENT_FIELDS = STUDENT_COLUMNS[4:]
-
-
-def _changes_since(previous_id: int, current_id: int) -> tuple[int, int, int]:
-    """Records added, removed and changed (any field) by HIN, compared in the database."""
-    differs = " OR ".join(
-        [f"c.{f} IS DISTINCT FROM p.{f}" for f in _INSTANCE_FIELDS]
-        + [f"cs.{f} IS DISTINCT FROM ps.{f}" for f in _STUDENT_FIELDS]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT
-              (SELECT COUNT(*) FROM sr_instance c WHERE c.submission_id = %s AND NOT EXISTS (
-                 SELECT 1 FROM sr_instance p
-                 WHERE p.submission_id = %s AND p.husid = c.husid AND p.numhus = c.numhus)),
-              (SELECT COUNT(*) FROM sr_instance p WHERE p.submission_id = %s AND NOT EXISTS (
-                 SELECT 1 FROM sr_instance c
-                 WHERE c.submission_id = %s AND c.husid = p.husid AND c.numhus = p.numhus)),
-              (SELECT COUNT(*) FROM sr_instance c
-                 JOIN sr_student cs ON cs.id = c.student_id
-                 JOIN sr_instance p ON p.submission_id = %s AND p.husid = c.husid AND p.numhus = c.numhus
-                 JOIN sr_student ps ON ps.id = p.student_id
-                 WHERE c.submission_id = %s AND ({differs}))
-            """,
-            [current_id, previous_id, previous_id, current_id, previous_id, current_id],
-        )
-        added, removed, changed = cursor.fetchone()
-    return added, removed, changed
+            submission_completed.send(sender=Submission, submission=submission)

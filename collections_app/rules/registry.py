@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from collections_app.models import CollectionKind, Severity
+from collections_app.models import Severity
 
 # Every rule's SELECT yields these columns, in this order; a rule registered with
 # other_record=True yields OTHER_RECORD_COLUMN as well, last.
@@ -66,7 +66,7 @@ _RULES: dict[str, Rule] = {}
 _SETUPS: dict[tuple[str, str], Callable] = {}
 
 
-def stage_setup(*, stage: str, record_kind: str = CollectionKind.STUDENT_RECORD):
+def stage_setup(*, stage: str, record_kind: str):
     """Register the decorated context manager factory (called with the RuleContext) as the
     stage's shared setup: e.g. temporary tables that each rule of the stage reads instead of
     repeating the same large join. The engine enters it before the stage's first rule and
@@ -88,7 +88,7 @@ def rule(
     code,
     title,
     severity,
-    record_kind=CollectionKind.STUDENT_RECORD,
+    record_kind,
     applies_to="instance",
     tolerance=None,
     stage="rules",

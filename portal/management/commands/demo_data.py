@@ -23,11 +23,11 @@ from django.utils import timezone
 
 from collections_app.models import Cohort, Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
-from collections_app.sample_data import SamplePopulation, write_student_record
 from collections_app.services import UploadRefused, submission_create, submission_store
 from portal.accounts.models import Provider, Role, User
 from review.models import Query
 from review.services import query_raise, submission_approve_historical
+from student_record.sample_data import SamplePopulation, write_student_record
 
 DEMO_PASSWORD = "demo-password-2024"  # noqa: S105 - the published demo login
 DEMO_URL = "http://127.0.0.1:8000/"

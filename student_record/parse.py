@@ -4,23 +4,23 @@ One pass over the file does both: lxml validates while iterparse hands us each <
 whose fields go straight to two temporary files in PostgreSQL COPY text format; the element
 is then cleared, so memory stays flat whatever the file size. If the file turns out to be
 invalid the temporary files are thrown away (nothing is stored) and a second, slower pass
-finds each error's line and path (see locate.py).
+finds each error's line and path (see collections_app.pipeline.locate).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from lxml import etree
 
-from .ids import record_id
-from .locate import LocatedError, locate_schema_errors, syntax_errors
-from .xmlsafe import SAFE_PARSE_OPTIONS, load_schema
+from collections_app.pipeline.ids import record_id
+from collections_app.pipeline.locate import LocatedError, locate_schema_errors, syntax_errors
+from collections_app.pipeline.parsing import COPY_ESCAPES, NULL, ParseOutcome, ProgressCallback, ProgressReader
+from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
 
-SCHEMA_FILE = "student_record_v1.xsd"
+SCHEMA_FILE = Path(__file__).resolve().parent / "xsd" / "student_record_v1.xsd"
 ROOT_TAG = "StudentRecord"
 
 STUDENT_COLUMNS = (
@@ -59,42 +59,6 @@ INSTANCE_COLUMNS = (
     "postcode",
     "domicile",
 )
-NULL = r"\N"
-# COPY text format: backslash, tab, newline and carriage return must be escaped. Only the
-# free-text fields can hold them; the XSD restricts the others to digits, letters and dates.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-ProgressCallback = Callable[[int, int], None]  # (bytes read, total bytes)
-
-
-@dataclass
-class ParseOutcome:
-    header: dict[str, str] = field(default_factory=dict)
-    header_lines: dict[str, int] = field(default_factory=dict)
-    students: int = 0
-    instances: int = 0
-    errors: list[LocatedError] = field(default_factory=list)
-    total_error_count: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-class ProgressReader:
-    """File wrapper that reports how far lxml has read, at most every `step` bytes."""
-
-    def __init__(self, raw, total: int, callback: ProgressCallback | None, step: int = 1 << 20):
-        self._raw, self._total, self._callback, self._step = raw, total, callback, step
-        self._read = self._next_report = 0
-
-    def read(self, size=-1):
-        chunk = self._raw.read(size)
-        self._read += len(chunk)
-        if self._callback and self._read >= self._next_report:
-            self._next_report = self._read + self._step
-            self._callback(self._read, self._total)
-        return chunk
 
 
 def _text(element) -> str:
@@ -163,7 +127,14 @@ def parse_student_record(
                 outcome.errors.extend(
                     locate_schema_errors(path, schema, cap=error_cap, fallback=exc.error_log, root_tag=ROOT_TAG)
                 )
-        outcome.students, outcome.instances = extractor.students, extractor.instances
+        outcome.records = extractor.instances
+        outcome.submission_fields = {
+            "student_count": extractor.students,
+            "instance_count": extractor.instances,
+            "file_recid": outcome.header.get("RECID", ""),
+            "file_instid": outcome.header.get("INSTID", ""),
+            "file_ukprn": outcome.header.get("UKPRN", ""),
+        }
     if outcome.errors:
         outcome.total_error_count = max(outcome.total_error_count, len(outcome.errors))
     if progress:
@@ -218,9 +189,9 @@ class _Extractor:
                     self.sub,
                     str(element.sourceline or 0),
                     husid,
-                    get("OWNSTU", "").translate(_COPY_ESCAPES),
-                    get("FNAMES", "").translate(_COPY_ESCAPES),
-                    get("SURNAME", "").translate(_COPY_ESCAPES),
+                    get("OWNSTU", "").translate(COPY_ESCAPES),
+                    get("FNAMES", "").translate(COPY_ESCAPES),
+                    get("SURNAME", "").translate(COPY_ESCAPES),
                     get("BIRTHDTE") or NULL,
                     get("GENDER", ""),
                     get("ETHNIC", ""),
@@ -244,10 +215,10 @@ class _Extractor:
                         str(record_id(self.submission_id, self.instances)),
                         prefix + str(instance.sourceline or 0),
                         husid,
-                        get("NUMHUS", "").translate(_COPY_ESCAPES),
-                        get("OWNPSD", "").translate(_COPY_ESCAPES),
+                        get("NUMHUS", "").translate(COPY_ESCAPES),
+                        get("OWNPSD", "").translate(COPY_ESCAPES),
                         get("QUALAIM", ""),
-                        get("PTITLE", "").translate(_COPY_ESCAPES),
+                        get("PTITLE", "").translate(COPY_ESCAPES),
                         get("COMDATE") or NULL,
                         get("MODE", ""),
                         get("RSNLEAVE", ""),

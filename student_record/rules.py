@@ -4,9 +4,12 @@ Each rule is one SELECT over the submission's rows in sr_student / sr_instance, 
 SQL that PostgreSQL and SQLite both run. Columns: see registry.FAILURE_COLUMNS.
 """
 
-from collections_app.models import Severity
+from functools import partial
 
-from .registry import rule
+from collections_app.models import CollectionKind, Severity
+from collections_app.rules import registry
+
+rule = partial(registry.rule, record_kind=CollectionKind.STUDENT_RECORD)
 
 NO_ID = "CAST(NULL AS BIGINT)"
 HUSID_WEIGHTS = (1, 3, 7, 9) * 3
