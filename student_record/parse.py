@@ -125,7 +125,9 @@ def parse_student_record(
                 # Valid XML that breaks the schema: a second pass finds where.
                 outcome.total_error_count = len(exc.error_log)
                 outcome.errors.extend(
-                    locate_schema_errors(path, schema, cap=error_cap, fallback=exc.error_log, root_tag=ROOT_TAG)
+                    locate_schema_errors(
+                        path, schema, cap=error_cap, fallback=exc.error_log, root_tag=ROOT_TAG, record_tag="Student"
+                    )
                 )
         outcome.records = extractor.instances
         outcome.submission_fields = {

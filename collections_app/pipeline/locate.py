@@ -1,9 +1,10 @@
 """Find where a file breaks the schema, with line numbers and element paths.
 
 lxml's streaming validation (used by the fast pass) reports schema errors without lines.
-This slower pass runs only for files already known to be invalid: it validates each
-<Student> on its own (Student is a global element in the XSD, so a subtree validates with
-its original line numbers), drops it, and finally validates the remaining envelope.
+This slower pass runs only for files already known to be invalid: it validates each record
+element (e.g. the Student record's <Student>, a global element in its XSD, so a subtree
+validates with its original line numbers) on its own, drops it, and finally validates the
+remaining envelope.
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ def syntax_errors(exc: etree.XMLSyntaxError) -> list[LocatedError]:
     return []
 
 
-def locate_schema_errors(path, schema, *, cap: int, fallback, root_tag: str) -> list[LocatedError]:
+def locate_schema_errors(path, schema, *, cap: int, fallback, root_tag: str, record_tag: str) -> list[LocatedError]:
     errors: list[LocatedError] = []
     try:
-        _locate(path, schema, cap, root_tag, errors)
+        _locate(path, schema, cap, root_tag, record_tag, errors)
     except etree.XMLSyntaxError as exc:
         # Not well-formed after all (libxml2 can stop late, e.g. on entity amplification).
         errors.extend(syntax_errors(exc) or [LocatedError(line=exc.lineno, path="", message=str(exc))])
@@ -64,22 +65,22 @@ def locate_schema_errors(path, schema, *, cap: int, fallback, root_tag: str) -> 
     return errors[:cap]
 
 
-def _locate(path, schema, cap: int, root_tag: str, errors: list[LocatedError]) -> None:
-    student_index = 0
+def _locate(path, schema, cap: int, root_tag: str, record_tag: str, errors: list[LocatedError]) -> None:
+    index = 0
     etree.clear_error_log()
-    context = etree.iterparse(str(path), events=("end",), tag="Student", **SAFE_PARSE_OPTIONS)
-    for _event, student in context:
-        student_index += 1
-        if len(errors) < cap and not schema.validate(student):
-            prefix = _path_of(student.getparent()) + f"/Student[{student_index}]"
+    context = etree.iterparse(str(path), events=("end",), tag=record_tag, **SAFE_PARSE_OPTIONS)
+    for _event, record in context:
+        index += 1
+        if len(errors) < cap and not schema.validate(record):
+            prefix = _path_of(record.getparent()) + f"/{record_tag}[{index}]"
             for entry in schema.error_log:
-                errors.append(_located(entry, prefix, strip="/Student"))
+                errors.append(_located(entry, prefix, strip=f"/{record_tag}"))
                 if len(errors) >= cap:
                     break
-        parent = student.getparent()
-        parent.remove(student)
+        parent = record.getparent()
+        parent.remove(record)
     root = context.root
-    # The envelope without its Students: header fields, element order, unexpected elements.
+    # The envelope without its records: header fields, element order, unexpected elements.
     if root is not None and len(errors) < cap and root.tag == root_tag and not schema.validate(root):
         for entry in schema.error_log:
             errors.append(_located(entry, "", strip=""))
