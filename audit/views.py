@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET
 
 from collections_app.exports import csv_response
 from collections_app.models import Collection
+from core.formatting import uk_datetime_text
 from portal.accounts import permissions
-from portal.templatetags.portal_tags import uk_datetime_text
 
 from . import selectors
 from .filters import filters_from

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from collections_app import selectors as collection_selectors
 from collections_app import services as collection_services
 from collections_app.exports import submission_filename
+from core.navigation import redirect_back
 from portal.accounts import permissions
-from portal.navigation import redirect_back
 
 from . import exports, selectors
 

@@ -10,8 +10,9 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from collections_app.models import Collection, Submission, SubmissionStatus
+from core.formatting import uk_datetime_text
+from core.sorting import resolve_sort
 from portal.accounts.models import Provider, User
-from portal.templatetags.portal_tags import uk_datetime_text
 from review import selectors as review_selectors
 from review.selectors import CollectionState, QueryCounts
 
@@ -138,28 +139,6 @@ def provider_dashboard(*, provider: Provider, user=None, at: datetime | None = N
 
 
 # --- Liaison tables -------------------------------------------------------------------------------
-
-
-def _parse_sort(sort: str, *, table: str, allowed: dict[str, tuple[str, ...]]) -> list[str] | None:
-    name = sort.removeprefix("-").removeprefix(f"{table}.")
-    if not sort.removeprefix("-").startswith(f"{table}.") or name not in allowed:
-        return None
-    fields = allowed[name]
-    if sort.startswith("-"):
-        fields = tuple(f.removeprefix("-") if f.startswith("-") else f"-{f}" for f in fields)
-    return list(fields)
-
-
-def resolve_sort(sort: str, *, table: str, allowed: dict[str, tuple[str, ...]], default: str) -> tuple[list[str], str]:
-    """Turn a `?sort=` value such as "-providers.ukprn" into order_by fields for `table`.
-
-    Only whitelisted keys are honoured; anything else (or another table's key) gives the default.
-    Returns (order_by fields, the effective sort value) so headers can show the current order.
-    """
-    fields = _parse_sort(sort, table=table, allowed=allowed)
-    if fields is None:
-        sort, fields = default, _parse_sort(default, table=table, allowed=allowed)
-    return fields, sort
 
 
 PROVIDER_SORTS = {

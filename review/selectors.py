@@ -12,9 +12,9 @@ from django.utils import timezone
 from collections_app.models import COMPLETED, Collection, Submission, SubmissionStatus
 from collections_app.rules import get_rule
 from collections_app.selectors import warning_counts
+from core.formatting import uk_datetime_text
 from portal.accounts import permissions
 from portal.accounts.models import Provider
-from portal.templatetags.portal_tags import uk_datetime_text
 
 from .models import Approval, OverrideRequest, OverrideStatus, Query, QueryMessage, QueryStatus, SignOff
 

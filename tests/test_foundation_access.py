@@ -8,8 +8,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from collections_app.models import SubmissionStatus
+from core.formatting import uk_datetime_text
 from portal.accounts.models import Role, User
-from portal.templatetags.portal_tags import uk_datetime_text
 
 from . import factories
 

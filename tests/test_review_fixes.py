@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from portal.templatetags.portal_tags import uk_datetime_text
+from core.formatting import uk_datetime_text
 from review import services
 
 from .factories import CollectionFactory, ProviderFactory, UserFactory
