@@ -15,7 +15,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from audit.services import audit_record
+from core.audit import audit_record
 from portal.accounts import permissions
 from portal.accounts.models import Provider
 

@@ -1,7 +1,7 @@
 import pytest
 
 from audit.models import AuditEvent, AuditRefused
-from audit.services import audit_record
+from core.audit import audit_record
 
 
 @pytest.mark.django_db
@@ -107,3 +107,18 @@ def test_warning_confirmation_is_recorded(provider, provider_user, collection):
     warning_confirm(submission=submission, failure_ids=[f.pk for f in failures], reason="Right.", user=provider_user)
     event = AuditEvent.objects.get(action="warning.confirmed")
     assert event.actor == provider_user and event.submission == submission and "2 warnings" in event.summary
+
+
+def test_an_event_nobody_stores_is_an_error_not_a_silent_loss(provider):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from audit.receivers import store
+    from core.audit import audit_requested
+
+    audit_requested.disconnect(dispatch_uid="audit.store")
+    try:
+        with pytest.raises(ImproperlyConfigured, match="No audit log is listening"):
+            audit_record(actor=None, action="x.y", summary="Lost?", provider=provider)
+    finally:
+        audit_requested.connect(store, dispatch_uid="audit.store")
+    assert audit_record(actor=None, action="x.y", summary="Kept.", provider=provider).summary == "Kept."

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from django.urls import reverse
 
-from audit.services import audit_record
+from core.audit import audit_record
 
 from .factories import CollectionFactory, SubmissionFactory
 

@@ -19,7 +19,6 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from audit.services import audit_record
 from collections_app import kinds
 from collections_app.models import (
     COMPLETED,
@@ -32,6 +31,7 @@ from collections_app.models import (
 )
 from collections_app.rules.engine import run_rules
 from collections_app.signals import submission_completed
+from core.audit import audit_record
 from core.files import local_path
 
 from .load import RowSinks

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from audit.services import audit_record
+from core.audit import audit_record
 
 from .models import PROVIDER_ROLES, Provider, Role, User
 
