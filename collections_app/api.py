@@ -1,6 +1,6 @@
 """REST API v1 for collections and submissions: thin views over selectors, services and exports.
 
-Who may see or do what is decided in portal.accounts.permissions: querysets are scoped to what
+Who may see or do what is decided in accounts.permissions: querysets are scoped to what
 the caller may see (a foreign id is a 404, never a 403), and role-restricted actions use its
 permission classes.
 """
@@ -19,8 +19,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts import permissions
-from portal.accounts.serializers import DetailSerializer
+from accounts import permissions
+from accounts.serializers import DetailSerializer
 
 from . import collection_services, exports, selectors, services
 from .models import Collection, Submission

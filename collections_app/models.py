@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from portal.accounts.models import Provider
+from accounts.models import Provider
 
 
 class CollectionKind(models.TextChoices):

@@ -15,9 +15,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts import permissions
+from accounts.models import Provider
 from core.audit import audit_record
-from portal.accounts import permissions
-from portal.accounts.models import Provider
 
 from . import kinds
 from .models import (

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.accounts import permissions
-from portal.accounts.models import Provider
+from accounts import permissions
+from accounts.models import Provider
 
 from . import selectors, services
 from .exports import failures_csv, schema_errors_csv
@@ -87,30 +87,6 @@ def collection_upload(request, reference):
     if wants_json:
         return JsonResponse({"id": submission.pk, "url": url}, status=202)
     return redirect(url)
-
-
-@login_required
-@require_GET
-def submission_detail(request, pk):
-    from review.views import approval_panel  # review builds on this app: import when used
-
-    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
-    summaries = selectors.rule_summaries(submission=submission)
-    failing = [s for s in summaries if s.failure_count]
-    largest = max((s.failure_count for s in failing), default=0)
-    return render(
-        request,
-        "collections/submission_detail.html",
-        {
-            "submission": submission,
-            "collection": submission.collection,
-            "summaries": summaries,
-            "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
-            "schema_errors": selectors.schema_errors_for(submission=submission)[:200],
-            "can_retry": submission.status == "error" and permissions.can_upload_for(request.user, submission.provider),
-            **approval_panel(request, submission),
-        },
-    )
 
 
 @login_required

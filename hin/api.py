@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from accounts.serializers import DetailSerializer
 from collections_app import selectors as collection_selectors
 from collections_app import services as collection_services
 from collections_app.api import (
@@ -19,7 +20,6 @@ from collections_app.api import (
     problem,
 )
 from collections_app.serializers import ProblemSerializer
-from portal.accounts.serializers import DetailSerializer
 
 from . import exports, selectors
 from .serializers import (

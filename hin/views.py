@@ -9,11 +9,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import permissions
 from collections_app import selectors as collection_selectors
 from collections_app import services as collection_services
 from collections_app.exports import submission_filename
 from core.navigation import redirect_back
-from portal.accounts import permissions
 
 from . import exports, selectors
 

@@ -32,7 +32,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "portal.accounts",
+    "accounts",
     "portal",
     "collections_app",
     "student_record",

@@ -1,6 +1,6 @@
 """REST API v1 for review and approval: thin views over review.services and review.selectors.
 
-Foreign providers' objects are 404 (querysets scoped by portal.accounts.permissions); a role that
+Foreign providers' objects are 404 (querysets scoped by accounts.permissions); a role that
 may not act gets 403 (the services raise PermissionDenied); a refused action is 400 with a `code`.
 """
 
@@ -11,12 +11,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from accounts import permissions
+from accounts.serializers import DetailSerializer
 from collections_app import selectors as collection_selectors
 from collections_app.api import LIAISON_ONLY, NOT_FOUND, SUBMISSION_ID, PortalPagination, problem
 from collections_app.models import Collection
 from collections_app.serializers import ProblemSerializer
-from portal.accounts import permissions
-from portal.accounts.serializers import DetailSerializer
 
 from . import selectors, services
 from .models import Query

@@ -13,13 +13,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import permissions
+from accounts.decorators import liaison_required
 from collections_app import selectors as collection_selectors
 from collections_app.exports import csv_response
 from collections_app.models import Collection, Submission
 from core.navigation import redirect_back
 from core.sorting import resolve_sort
-from portal.accounts import permissions
-from portal.accounts.views import liaison_required
 
 from . import selectors, services
 from .models import OverrideStatus, QueryStatus

@@ -81,8 +81,8 @@ def test_deadline_change_is_recorded_in_uk_time(liaison, collection):
 
 
 def test_user_creation_and_role_change_are_recorded(liaison, provider):
-    from portal.accounts.models import Role
-    from portal.accounts.services import user_create, user_update
+    from accounts.models import Role
+    from accounts.services import user_create, user_update
 
     user = user_create(actor=liaison, username="newbie", password="x-long-password-1", role=Role.PROVIDER_USER,
                        provider=provider)  # fmt: skip

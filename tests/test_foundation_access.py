@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from accounts.models import Role, User
 from collections_app.models import SubmissionStatus
 from core.formatting import uk_datetime_text
-from portal.accounts.models import Role, User
 
 from . import factories
 

@@ -8,12 +8,12 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services
+from accounts.forms import ProviderForm, UserCreateForm, UserForm
+from accounts.models import Provider, Role, User
 from collections_app import collection_services
 from collections_app.forms import CollectionForm
 from collections_app.models import Collection, CollectionKind
-from portal.accounts import services
-from portal.accounts.forms import ProviderForm, UserCreateForm, UserForm
-from portal.accounts.models import Provider, Role, User
 
 from . import factories
 

@@ -17,11 +17,11 @@ from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
+from accounts.models import Provider, Role, User
 from collections_app.models import Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
 from collections_app.services import submission_store
-from portal.accounts.models import Provider, Role, User
 from review.models import Approval
 from review.services import submission_approve_historical
 from student_record.parse import SCHEMA_FILE

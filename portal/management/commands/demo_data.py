@@ -21,10 +21,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Provider, Role, User
 from collections_app.models import Cohort, Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
 from collections_app.services import UploadRefused, submission_create, submission_store
-from portal.accounts.models import Provider, Role, User
 from review.models import Query
 from review.services import query_raise, submission_approve_historical
 from student_record.sample_data import SamplePopulation, write_student_record

@@ -4,7 +4,7 @@ import django.contrib.auth.validators
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import portal.accounts.models
+import accounts.models
 from django.db import migrations, models
 
 
@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('provider__isnull', True), ('role', 'liaison')), models.Q(('provider__isnull', False), ('role__in', ('provider_user', 'provider_approver'))), _connector='OR'), name='user_role_matches_provider')],
             },
             managers=[
-                ('objects', portal.accounts.models.PortalUserManager()),
+                ('objects', accounts.models.PortalUserManager()),
             ],
         ),
     ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,35 +10,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from portal import dashboards
+from core.forms import form_add_service_errors
 
-from . import permissions, services
+from . import selectors, services
+from .decorators import liaison_required
 from .forms import ProviderForm, UserCreateForm, UserForm
 from .models import Provider, User
 
 # A new key is kept in the session only until the next account page view shows it, once.
 _SHOW_ONCE_SESSION_KEY = "portal_new_api_token"
-
-
-def liaison_required(view):
-    """Signed-in liaison staff only: anonymous users go to sign in, everyone else gets 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        permissions.require(permissions.is_liaison(request.user), "Only agency liaison staff can do this.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def form_add_service_errors(form, error: ValidationError) -> None:
-    """Rules re-checked in a service (e.g. a race on a unique field) shown on the form like any other."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Account ----------------------------------------------------------------------------------
@@ -120,7 +98,7 @@ def provider_edit(request, pk: int):
 @liaison_required
 def user_list(request):
     q = request.GET.get("q", "").strip()
-    users, sort = dashboards.user_list(q=q, sort=request.GET.get("sort", ""))
+    users, sort = selectors.user_list(q=q, sort=request.GET.get("sort", ""))
     return render(request, "liaison/user_list.html", {"users": users, "q": q, "active_sorts": [sort]})
 
 

@@ -1,4 +1,4 @@
-"""API views for accounts objects. Roles are enforced through portal.accounts.permissions."""
+"""API views for accounts objects. Roles are enforced through accounts.permissions."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets

@@ -14,10 +14,10 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
+from accounts.models import Provider, Role, User
 from collections_app.models import Collection, CollectionKind, SchemaError, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
 from collections_app.services import submission_store
-from portal.accounts.models import Provider, Role, User
 from review.services import submission_approve_historical
 
 
