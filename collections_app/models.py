@@ -43,6 +43,7 @@ class Collection(models.Model):
     )
 
     class Meta:
+        db_table = "collections_app_collection"  # named in hand-written SQL (hin.rules)
         ordering = ["-reporting_year", "reference"]
 
     def __str__(self):
@@ -153,6 +154,7 @@ class Submission(models.Model):
     file_recid = models.CharField(max_length=5, blank=True)
 
     class Meta:
+        db_table = "collections_app_submission"  # named in hand-written SQL (hin.rules)
         ordering = ["-uploaded_at", "-id"]
         indexes = [models.Index(fields=["provider", "collection", "-uploaded_at"])]
 
