@@ -3,8 +3,10 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from core.api import DetailSerializer
+
 from . import permissions
-from .serializers import DetailSerializer, ProviderSerializer
+from .serializers import ProviderSerializer
 
 
 @extend_schema_view(

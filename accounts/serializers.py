@@ -21,9 +21,3 @@ class ProviderSerializer(serializers.ModelSerializer):
         model = Provider
         fields = ["name", "ukprn", "instid", "email_domains", "switchboard_numbers"]
         read_only_fields = fields
-
-
-class DetailSerializer(serializers.Serializer):
-    """DRF's standard error answer (not found, not authenticated, not allowed)."""
-
-    detail = serializers.CharField()

@@ -113,16 +113,6 @@ class CollectionSerializer(serializers.ModelSerializer):
 # -- submissions ----------------------------------------------------------------------------
 
 
-class ProblemSerializer(serializers.Serializer):
-    """A refused request: a stable machine-readable code and a message to show the user."""
-
-    code = serializers.CharField(
-        help_text="e.g. collection_closed, collection_not_open, empty_file, not_xml, file_too_large, no_file, "
-        "ukprn_required, provider_not_found, kind_not_supported, not_retryable, forbidden."
-    )
-    detail = serializers.CharField()
-
-
 @extend_schema_field(OpenApiTypes.BINARY)
 class BinaryFileField(serializers.FileField):
     """A file sent as a multipart part (documented as binary, not as the URL a FileField reads as)."""

@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from accounts import permissions
 from accounts.models import Provider
 from core.audit import audit_record
+from core.errors import ActionRefused
 
 from . import kinds
 from .models import (
@@ -38,15 +39,6 @@ logger = logging.getLogger(__name__)
 STALLED_AFTER = timedelta(hours=2)
 
 
-class UploadRefused(Exception):
-    """An upload that is refused before any work: nothing is stored."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
 def _local(dt) -> str:
     return date_format(timezone.localtime(dt), "DATETIME_FORMAT")
 
@@ -55,12 +47,12 @@ def collection_check_open(*, collection: Collection, at=None) -> None:
     at = at or timezone.now()
     phase = collection.phase(at)
     if phase == "not_open":
-        raise UploadRefused(
+        raise ActionRefused(
             f"{collection.reference} is not open yet: uploads open on {_local(collection.opens)}.",
             code="collection_not_open",
         )
     if phase == "closed":
-        raise UploadRefused(
+        raise ActionRefused(
             f"{collection.reference} closed on {_local(collection.closes_at)}: uploads are no longer "
             "accepted. Contact Liaison if you need to change approved data.",
             code="collection_closed",
@@ -69,11 +61,11 @@ def collection_check_open(*, collection: Collection, at=None) -> None:
 
 def _check_file(uploaded_file: UploadedFile) -> None:
     if uploaded_file.size == 0:
-        raise UploadRefused(
+        raise ActionRefused(
             "The file is empty. Choose the XML file exported from your student records system.", code="empty_file"
         )
     if uploaded_file.size > settings.MAX_UPLOAD_BYTES:
-        raise UploadRefused(
+        raise ActionRefused(
             f"The file is {filesizeformat(uploaded_file.size)}; the limit is "
             f"{filesizeformat(settings.MAX_UPLOAD_BYTES)}.",
             code="file_too_large",
@@ -83,7 +75,7 @@ def _check_file(uploaded_file: UploadedFile) -> None:
     uploaded_file.seek(0)
     start = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not start.startswith(b"<"):
-        raise UploadRefused(
+        raise ActionRefused(
             "This file is not XML. Upload the XML file for this collection (not a spreadsheet, ZIP or CSV).",
             code="not_xml",
         )
@@ -126,9 +118,9 @@ def submission_create(
 ) -> Submission:
     """Accept an upload: check it may be made, keep the raw file, queue the pipeline."""
     if not permissions.can_upload_for(user, provider):
-        raise UploadRefused("You can only upload for your own provider.", code="forbidden")
+        raise ActionRefused("You can only upload for your own provider.", code="forbidden")
     if not kinds.is_registered(collection.kind):
-        raise UploadRefused(
+        raise ActionRefused(
             f"{collection.get_kind_display()} files cannot be processed by the portal yet.", code="kind_not_supported"
         )
     collection_check_open(collection=collection, at=at)
@@ -150,13 +142,13 @@ def submission_create(
 def submission_retry(*, submission: Submission, user) -> Submission:
     """Queue a submission that stopped with a processing error to run again from the start."""
     if not permissions.can_upload_for(user, submission.provider):
-        raise UploadRefused("You can only retry your own provider's submissions.", code="forbidden")
+        raise ActionRefused("You can only retry your own provider's submissions.", code="forbidden")
     with transaction.atomic():
         claimed = Submission.objects.filter(pk=submission.pk, status=SubmissionStatus.ERROR).update(
             status=SubmissionStatus.QUEUED, stage=Stage.QUEUED, progress=0, task_id="", error_message=""
         )
         if not claimed:
-            raise UploadRefused(
+            raise ActionRefused(
                 "Only a submission that stopped with a processing error can be retried.", code="not_retryable"
             )
         submission.refresh_from_db()
@@ -179,15 +171,6 @@ def submissions_mark_stalled(*, now=None) -> int:
         error_message="Processing stopped without finishing (the worker was lost). Retry to run it again.",
         finished_at=now,
     )
-
-
-class ActionRefused(Exception):
-    """A write the portal refuses, with a message that says why and what to do instead."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: str, user) -> int:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
 from accounts.models import Provider
+from core.errors import ActionRefused
 
 from . import selectors, services
 from .exports import failures_csv, schema_errors_csv
@@ -72,13 +73,13 @@ def collection_upload(request, reference):
     uploaded = request.FILES.get("file")
     try:
         if provider is None:
-            raise services.UploadRefused("Choose the provider you are uploading for.", code="no_provider")
+            raise ActionRefused("Choose the provider you are uploading for.", code="no_provider")
         if uploaded is None:
-            raise services.UploadRefused("Choose a file to upload.", code="no_file")
+            raise ActionRefused("Choose a file to upload.", code="no_file")
         submission = services.submission_create(
             collection=collection, provider=provider, user=request.user, uploaded_file=uploaded
         )
-    except services.UploadRefused as refused:
+    except ActionRefused as refused:
         if wants_json:
             return JsonResponse({"code": refused.code, "detail": refused.message}, status=400)
         messages.error(request, refused.message)
@@ -115,7 +116,7 @@ def submission_retry_view(request, pk):
     try:
         services.submission_retry(submission=submission, user=request.user)
         messages.success(request, "The submission has been queued to run again.")
-    except services.UploadRefused as refused:
+    except ActionRefused as refused:
         messages.error(request, refused.message)
     return redirect("submission_detail", pk=pk)
 

@@ -13,6 +13,7 @@ from accounts import permissions
 from collections_app import selectors as collection_selectors
 from collections_app import services as collection_services
 from collections_app.exports import submission_filename
+from core.errors import ActionRefused
 from core.navigation import redirect_back
 
 from . import exports, selectors
@@ -93,7 +94,7 @@ def _confirm(request, submission):
         confirmed = collection_services.warning_confirm(
             submission=submission, failure_ids=ids, reason=request.POST.get("reason", ""), user=request.user
         )
-    except collection_services.ActionRefused as refused:
+    except ActionRefused as refused:
         messages.error(request, refused.message)
     except PermissionDenied as denied:
         messages.error(request, str(denied))

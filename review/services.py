@@ -50,8 +50,8 @@ from accounts.models import Provider, Role, User
 from collections_app.models import COMPLETED, Submission, SubmissionStatus
 from collections_app.rules import get_rule
 from collections_app.selectors import warning_counts
-from collections_app.services import ActionRefused
 from core.audit import audit_record
+from core.errors import ActionRefused
 
 from . import selectors
 from .models import (

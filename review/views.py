@@ -18,6 +18,7 @@ from accounts.decorators import liaison_required
 from collections_app import selectors as collection_selectors
 from collections_app.exports import csv_response
 from collections_app.models import Collection, Submission
+from core.errors import ActionRefused
 from core.navigation import redirect_back
 from core.sorting import resolve_sort
 
@@ -38,7 +39,7 @@ def _attempt(request, action, success: str) -> bool:
     """Run a service call; a refusal becomes an error message saying why, never a 500."""
     try:
         action()
-    except services.ActionRefused as refused:
+    except ActionRefused as refused:
         messages.error(request, refused.message)
         return False
     except PermissionDenied as denied:

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from collections_app.models import RuleFailure, SubmissionStatus, WarningConfirmation
 from collections_app.selectors import warning_counts
-from collections_app.services import ActionRefused, warning_confirm
+from collections_app.services import warning_confirm
+from core.errors import ActionRefused
 from hin.models import HinLink, LinkKind
 from hin.selectors import hin_findings, hin_findings_resolve, hin_report_counts
 from student_record.sample_data import make_husid

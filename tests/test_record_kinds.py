@@ -18,7 +18,8 @@ from collections_app.pipeline.locate import locate_schema_errors, syntax_errors
 from collections_app.pipeline.parsing import COPY_ESCAPES, ParseOutcome, ProgressReader
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
 from collections_app.rules import registry
-from collections_app.services import UploadRefused, submission_create
+from collections_app.services import submission_create
+from core.errors import ActionRefused
 
 from .factories import CollectionFactory
 
@@ -150,7 +151,7 @@ def test_a_file_breaking_the_new_kinds_schema_is_rejected_with_its_line(
 
 def test_a_kind_nobody_registered_is_refused_at_upload(provider_user, db):
     collection = CollectionFactory(reference="C23998", kind="unheard_of")
-    with pytest.raises(UploadRefused) as refused:
+    with pytest.raises(ActionRefused) as refused:
         _upload(collection, provider_user, _file(("AB", "first")))
     assert refused.value.code == "kind_not_supported"
 

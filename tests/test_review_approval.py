@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from audit.models import AuditEvent
 from collections_app.models import Submission
 from collections_app.pipeline.runner import submission_process
-from collections_app.services import ActionRefused
+from core.errors import ActionRefused
 from review import selectors, services
 from review.models import Approval, OverrideRequest, QueryMessage, SignOff
 

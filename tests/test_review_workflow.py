@@ -6,7 +6,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 
 from audit.models import AuditEvent
-from collections_app.services import ActionRefused
+from core.errors import ActionRefused
 from review import selectors, services
 from review.models import QueryMessage, ReminderSent, SignOff
 

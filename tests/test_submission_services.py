@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from collections_app.models import Submission
-from collections_app.services import UploadRefused, submission_create, submission_retry, submissions_mark_stalled
+from collections_app.services import submission_create, submission_retry, submissions_mark_stalled
+from core.errors import ActionRefused
 
 from .factories import CollectionFactory, SubmissionFactory
 from .xmlbuild import student, student_record
@@ -40,7 +41,7 @@ def test_upload_is_stored_with_its_digest_and_processed(
 def test_closed_collection_refuses_and_stores_nothing(provider, provider_user, opens, closes, code):
     now = timezone.now()
     collection = CollectionFactory(reference="C22051", opens=now + opens, approval_deadline=now + closes)
-    with pytest.raises(UploadRefused) as refused:
+    with pytest.raises(ActionRefused) as refused:
         submission_create(collection=collection, provider=provider, user=provider_user, uploaded_file=xml_upload())
     assert refused.value.code == code
     assert Submission.objects.count() == 0
@@ -58,7 +59,7 @@ def test_final_updates_deadline_keeps_the_collection_open(provider, provider_use
 
 
 def test_provider_user_cannot_upload_for_another_provider(other_provider, provider_user, collection):
-    with pytest.raises(UploadRefused) as refused:
+    with pytest.raises(ActionRefused) as refused:
         submission_create(
             collection=collection, provider=other_provider, user=provider_user, uploaded_file=xml_upload()
         )
@@ -81,7 +82,7 @@ def test_retry_requeues_only_errored_submissions(
         submission_retry(submission=submission, user=provider_user)
     submission.refresh_from_db()
     assert submission.status == "passed" and submission.error_message == ""
-    with pytest.raises(UploadRefused):
+    with pytest.raises(ActionRefused):
         submission_retry(submission=submission, user=provider_user)
 
 
