@@ -115,7 +115,9 @@ AXES_LOCKOUT_PARAMETERS = [
     group.split("+") if "+" in group else group
     for group in env.list("AXES_LOCKOUT_PARAMETERS", default=["username", "ip_address"])
 ]
-AXES_RESET_ON_SUCCESS = True
+# Not reset by a successful sign-in: it would clear every failure from that address, so one
+# could guess another account's password between sign-ins to one's own.
+AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.accounts.lockout.client_ip"
