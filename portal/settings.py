@@ -115,6 +115,11 @@ AXES_LOCKOUT_PARAMETERS = [
     group.split("+") if "+" in group else group
     for group in env.list("AXES_LOCKOUT_PARAMETERS", default=["username", "ip_address"])
 ]
+if {p for g in AXES_LOCKOUT_PARAMETERS for p in ([g] if isinstance(g, str) else g)} - {"username", "ip_address"}:
+    raise ImproperlyConfigured(
+        "AXES_LOCKOUT_PARAMETERS takes username and ip_address, comma-separated, or joined with + to lock "
+        "only the combination, e.g. username,ip_address or username+ip_address."
+    )
 # Not reset by a successful sign-in: it would clear every failure from that address, so one
 # could guess another account's password between sign-ins to one's own.
 AXES_RESET_ON_SUCCESS = False
