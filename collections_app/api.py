@@ -35,6 +35,7 @@ from .serializers import (
     SubmissionStatusSerializer,
     UploadSerializer,
 )
+from .uploads import upload_stopped_message
 
 
 class PortalPagination(PageNumberPagination):
@@ -189,10 +190,13 @@ class CollectionSubmissionsView(generics.GenericAPIView):
     )
     def post(self, request, reference):
         collection = self.get_collection()
+        uploaded_file = request.FILES.get("file")
+        # Before the other fields: those after an oversized file in the body were never read.
+        if stopped := upload_stopped_message(request):
+            return refused(services.UploadRefused(stopped, code="file_too_large"))
         provider = self._provider(request)
         if isinstance(provider, Response):
             return provider
-        uploaded_file = request.FILES.get("file")
         if uploaded_file is None:
             return problem(400, "no_file", 'No file was sent: send the XML file in the multipart field "file".')
         try:

@@ -18,6 +18,7 @@ from . import selectors, services
 from .exports import failures_csv, schema_errors_csv
 from .models import Severity, Submission
 from .rules import get_rule
+from .uploads import upload_stopped_message
 
 
 def _provider_for(request) -> Provider | None:
@@ -71,6 +72,8 @@ def collection_upload(request, reference):
     )
     uploaded = request.FILES.get("file")
     try:
+        if stopped := upload_stopped_message(request):
+            raise services.UploadRefused(stopped, code="file_too_large")
         if provider is None:
             raise services.UploadRefused("Choose the provider you are uploading for.", code="no_provider")
         if uploaded is None:
