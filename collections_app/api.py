@@ -27,6 +27,7 @@ from core.api import (
     PortalPagination,
     problem,
 )
+from core.errors import ActionRefused
 
 from . import collection_services, exports, selectors, services
 from .models import Collection, Submission
@@ -40,6 +41,7 @@ from .serializers import (
     SubmissionStatusSerializer,
     UploadSerializer,
 )
+from .uploads import upload_stopped_message
 
 
 def submission_status_response(request, submission: Submission) -> Response:
@@ -151,10 +153,13 @@ class CollectionSubmissionsView(generics.GenericAPIView):
     )
     def post(self, request, reference):
         collection = self.get_collection()
+        uploaded_file = request.FILES.get("file")
+        # Before the other fields: those after an oversized file in the body were never read.
+        if stopped := upload_stopped_message(request):
+            raise ActionRefused(stopped, code="file_too_large")
         provider = self._provider(request)
         if isinstance(provider, Response):
             return provider
-        uploaded_file = request.FILES.get("file")
         if uploaded_file is None:
             return problem(400, "no_file", 'No file was sent: send the XML file in the multipart field "file".')
         submission = services.submission_create(

@@ -31,6 +31,7 @@ from .models import (
     SubmissionStatus,
     WarningConfirmation,
 )
+from .uploads import file_too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,9 @@ def _check_file(uploaded_file: UploadedFile) -> None:
             "The file is empty. Choose the XML file exported from your student records system.", code="empty_file"
         )
     if uploaded_file.size > settings.MAX_UPLOAD_BYTES:
+        # Second line of defence: UploadLimitHandler has normally stopped the upload already.
         raise ActionRefused(
-            f"The file is {filesizeformat(uploaded_file.size)}; the limit is "
-            f"{filesizeformat(settings.MAX_UPLOAD_BYTES)}.",
-            code="file_too_large",
+            file_too_large_message(size=uploaded_file.size, limit=settings.MAX_UPLOAD_BYTES), code="file_too_large"
         )
     uploaded_file.seek(0)
     head = uploaded_file.read(1024)

@@ -19,6 +19,7 @@ from . import selectors, services
 from .exports import failures_csv, schema_errors_csv
 from .models import Severity, Submission
 from .rules import get_rule
+from .uploads import upload_stopped_message
 
 
 def _provider_for(request) -> Provider | None:
@@ -72,6 +73,8 @@ def collection_upload(request, reference):
     )
     uploaded = request.FILES.get("file")
     try:
+        if stopped := upload_stopped_message(request):
+            raise ActionRefused(stopped, code="file_too_large")
         if provider is None:
             raise ActionRefused("Choose the provider you are uploading for.", code="no_provider")
         if uploaded is None:
