@@ -33,11 +33,11 @@ def husid_check_digit(ctx):
                || CAST(s.expected AS VARCHAR) || '.'
         FROM (
             SELECT id, line, husid, (10 - (({_husid_weighted_sum("husid")}) %% 10)) %% 10 AS expected
-            FROM sr_student WHERE submission_id = %s
+            FROM sr_student WHERE submission_id = %(submission)s
         ) s
         WHERE CAST(substr(s.husid, 13, 1) AS INTEGER) <> s.expected
         """,
-        [ctx.submission_id],
+        {"submission": ctx.submission_id},
     )
 
 
@@ -53,11 +53,11 @@ def duplicate_hin(ctx):
         FROM sr_instance i
         JOIN (
             SELECT husid, numhus, COUNT(*) AS n FROM sr_instance
-            WHERE submission_id = %s GROUP BY husid, numhus HAVING COUNT(*) > 1
+            WHERE submission_id = %(submission)s GROUP BY husid, numhus HAVING COUNT(*) > 1
         ) d ON d.husid = i.husid AND d.numhus = i.numhus
-        WHERE i.submission_id = %s
+        WHERE i.submission_id = %(submission)s
         """,
-        [ctx.submission_id, ctx.submission_id],
+        {"submission": ctx.submission_id},
     )
 
 
@@ -68,10 +68,10 @@ def instid_matches_provider(ctx):
         f"""
         SELECT {NO_ID}, {NO_ID}, CAST(NULL AS INTEGER), '', '', 'INSTID', file_instid,
                'The file gives INSTID ' || file_instid || ' but this provider''s INSTID is '
-               || %s || '.'
-        FROM collections_app_submission WHERE id = %s AND file_instid <> %s
+               || %(instid)s || '.'
+        FROM collections_app_submission WHERE id = %(submission)s AND file_instid <> %(instid)s
         """,
-        [ctx.provider_instid, ctx.submission_id, ctx.provider_instid],
+        {"instid": ctx.provider_instid, "submission": ctx.submission_id},
     )
 
 
@@ -95,16 +95,16 @@ def husid_consistent_person(ctx):
         JOIN (
             SELECT husid, COUNT(DISTINCT birthdte) AS births, COUNT(DISTINCT gender) AS genders
             FROM sr_student
-            WHERE submission_id = %s AND husid IN (
+            WHERE submission_id = %(submission)s AND husid IN (
                 -- MIN/MAX first: a hash aggregate, where COUNT(DISTINCT) over every HUSID would sort.
-                SELECT husid FROM sr_student WHERE submission_id = %s
+                SELECT husid FROM sr_student WHERE submission_id = %(submission)s
                 GROUP BY husid HAVING MIN(birthdte) <> MAX(birthdte) OR MIN(gender) <> MAX(gender)
             )
             GROUP BY husid
         ) g ON g.husid = s.husid
-        WHERE s.submission_id = %s
+        WHERE s.submission_id = %(submission)s
         """,
-        [ctx.submission_id, ctx.submission_id, ctx.submission_id],
+        {"submission": ctx.submission_id},
     )
 
 
@@ -115,7 +115,7 @@ def person_has_one_husid(ctx):
     return (
         """
         WITH clash AS (
-            SELECT fnames, surname, birthdte, gender FROM sr_student WHERE submission_id = %s
+            SELECT fnames, surname, birthdte, gender FROM sr_student WHERE submission_id = %(submission)s
             GROUP BY fnames, surname, birthdte, gender HAVING MIN(husid) <> MAX(husid)
         ),
         people AS (
@@ -123,7 +123,7 @@ def person_has_one_husid(ctx):
             FROM sr_student s
             JOIN clash c ON c.fnames = s.fnames AND c.surname = s.surname
                         AND c.birthdte = s.birthdte AND c.gender = s.gender
-            WHERE s.submission_id = %s
+            WHERE s.submission_id = %(submission)s
         )
         SELECT CAST(NULL AS BIGINT), a.id, a.line, a.husid, '', 'HUSID', a.husid,
                a.fnames || ' ' || a.surname || ' (born ' || CAST(a.birthdte AS VARCHAR)
@@ -133,7 +133,7 @@ def person_has_one_husid(ctx):
         JOIN people b ON b.fnames = a.fnames AND b.surname = a.surname
                      AND b.birthdte = a.birthdte AND b.gender = a.gender AND b.husid <> a.husid
         """,
-        [ctx.submission_id, ctx.submission_id],
+        {"submission": ctx.submission_id},
     )
 
 
@@ -147,9 +147,9 @@ def dateleft_after_comdate(ctx):
                'DATELEFT ' || CAST(dateleft AS VARCHAR) || ' is before COMDATE '
                || CAST(comdate AS VARCHAR) || '.'
         FROM sr_instance
-        WHERE submission_id = %s AND dateleft IS NOT NULL AND dateleft < comdate
+        WHERE submission_id = %(submission)s AND dateleft IS NOT NULL AND dateleft < comdate
         """,
-        [ctx.submission_id],
+        {"submission": ctx.submission_id},
     )
 
 
@@ -167,8 +167,8 @@ def rsnleave_with_dateleft(ctx):
                     ELSE 'DATELEFT ' || CAST(dateleft AS VARCHAR) || ' is given but RSNLEAVE is missing.'
                END
         FROM sr_instance
-        WHERE submission_id = %s
+        WHERE submission_id = %(submission)s
           AND ((rsnleave <> '' AND dateleft IS NULL) OR (rsnleave = '' AND dateleft IS NOT NULL))
         """,
-        [ctx.submission_id],
+        {"submission": ctx.submission_id},
     )

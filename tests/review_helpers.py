@@ -75,7 +75,7 @@ class temporary_rule:
 
     def __enter__(self):
         def sql(ctx):
-            return "SELECT NULL, NULL, NULL, '', '', '', '', '' WHERE FALSE", []
+            return "SELECT NULL, NULL, NULL, '', '', '', '', '' WHERE FALSE", {}
 
         sql.__doc__ = "A test warning."
         rule(

@@ -33,9 +33,9 @@ def tolerant_rule():
             """
             SELECT i.id, i.student_id, i.line, i.husid, i.numhus, 'PTITLE', i.ptitle,
                    'Check the programme title ' || i.ptitle || '.'
-            FROM sr_instance i WHERE i.submission_id = %s AND i.ptitle LIKE %s
+            FROM sr_instance i WHERE i.submission_id = %(submission)s AND i.ptitle LIKE %(marked)s
             """,
-            [ctx.submission_id, "%(review)%"],
+            {"submission": ctx.submission_id, "marked": "%(review)%"},
         )
 
     sql.__doc__ = "Programme titles marked for review."

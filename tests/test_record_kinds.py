@@ -93,8 +93,8 @@ def tiny_kind(db, tmp_path):
         """A code of XX is refused."""
         return (
             f"SELECT id, CAST(NULL AS BIGINT), line, '', '', 'CODE', code, 'Code XX is not allowed: use another.' "
-            f"FROM {TABLE} WHERE submission_id = %s AND code = 'XX'",
-            [ctx.submission_id],
+            f"FROM {TABLE} WHERE submission_id = %(submission)s AND code = 'XX'",
+            {"submission": ctx.submission_id},
         )
 
     yield CollectionFactory(reference="C23999", name="Tiny return 2023/24", kind=KIND)

@@ -87,7 +87,7 @@ def busy(provider, provider_user, approver, liaison, collection):
     from collections_app.rules.registry import Tolerance, rule, unregister
 
     def sql(ctx):
-        return "SELECT NULL, NULL, NULL, '', '', '', '', '' WHERE FALSE", []
+        return "SELECT NULL, NULL, NULL, '', '', '', '', '' WHERE FALSE", {}
 
     sql.__doc__ = "A test warning."
     rule(code="TSTQ", title="Test rule TSTQ", severity=Severity.WARNING, applies_to="instance",
