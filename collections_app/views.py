@@ -49,6 +49,8 @@ def collection_detail(request, reference):
             "provider": provider,
             "providers": permissions.visible_providers(request.user) if permissions.is_liaison(request.user) else [],
             "history": history,
+            # Liaison review a provider's uploads here but never supply one (see permissions.can_upload_for).
+            "may_upload": provider is not None and permissions.can_upload_for(request.user, provider),
             "can_upload": provider is not None
             and collection.is_open()
             and permissions.can_upload_for(request.user, provider),
@@ -71,8 +73,8 @@ def collection_upload(request, reference):
     )
     uploaded = request.FILES.get("file")
     try:
-        if provider is None:
-            raise services.UploadRefused("Choose the provider you are uploading for.", code="no_provider")
+        if provider is None:  # not provider staff: liaison do not upload (the service says why)
+            raise services.UploadRefused(services.upload_refusal_message(request.user), code="forbidden")
         if uploaded is None:
             raise services.UploadRefused("Choose a file to upload.", code="no_file")
         submission = services.submission_create(
@@ -80,7 +82,9 @@ def collection_upload(request, reference):
         )
     except services.UploadRefused as refused:
         if wants_json:
-            return JsonResponse({"code": refused.code, "detail": refused.message}, status=400)
+            return JsonResponse(
+                {"code": refused.code, "detail": refused.message}, status=403 if refused.code == "forbidden" else 400
+            )
         messages.error(request, refused.message)
         return redirect(back)
     url = reverse("submission_detail", args=[submission.pk])
@@ -107,7 +111,7 @@ def submission_detail(request, pk):
             "summaries": summaries,
             "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
             "schema_errors": selectors.schema_errors_for(submission=submission)[:200],
-            "can_retry": submission.status == "error" and permissions.can_upload_for(request.user, submission.provider),
+            "can_retry": submission.status == "error" and permissions.can_retry_for(request.user, submission.provider),
             **approval_panel(request, submission),
         },
     )
