@@ -57,8 +57,8 @@ def hin_report(request, pk):
     query = request.GET.copy()
     query.pop("page", None)
     current = next(c for c in counts if c.report.letter == filters["report"])
-    is_staff = permissions.is_staff_of(request.user, submission.provider)
-    can_confirm = is_staff and current.report.letter in selectors.CONFIRMABLE_REPORTS
+    own_staff = permissions.is_staff_of(request.user, submission.provider)
+    can_confirm = own_staff and current.report.letter in selectors.CONFIRMABLE_REPORTS
     return render(
         request,
         "hin/report.html",
