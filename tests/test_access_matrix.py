@@ -119,10 +119,10 @@ def _people(husids, surname, *, file: str) -> list[dict]:
 
 
 def _side(letter, name, ukprn, instid, *, prev_collection, collection, other_collection) -> Side:
+    surname = f"{name.split()[0]}son"  # the marker in the file, the users' names, file names and queries
     provider = factories.ProviderFactory(name=name, ukprn=ukprn, instid=instid)
-    user = factories.UserFactory(provider=provider, username=f"{letter}_user")
-    approver = factories.ApproverFactory(provider=provider, username=f"{letter}_approver")
-    surname = f"{name.split()[0]}son"
+    user = factories.UserFactory(provider=provider, username=f"{letter}_user", last_name=surname)
+    approver = factories.ApproverFactory(provider=provider, username=f"{letter}_approver", last_name=surname)
     husids = [make_husid(2022, instid, n) for n in (1, 2, 3)]
 
     def file(kind, recid):
@@ -142,7 +142,8 @@ def _side(letter, name, ukprn, instid, *, prev_collection, collection, other_col
     # Approval only reads the verdict: no need to run the pipeline for it.
     passed = make_submission(provider, other_collection, uploaded_by=user, instances=3)
     assert (cur.status, passed.status) == ("failed", "passed")
-    side = Side(provider, user, approver, prev, error, cur, passed, markers=(name, surname, husids[0]))
+    Submission.objects.filter(provider=provider).update(original_name=f"{surname}-return.xml")
+    side = Side(provider, user, approver, prev, error, cur, passed, markers=(name, surname, husids[0], ukprn))
     side.hin_warning = RuleFailure.objects.get(submission=cur, code="HIN5b").pk
     return side
 
@@ -155,8 +156,9 @@ def _review(side: Side, *, liaison) -> None:
     side.override = review_services.override_request(
         submission=cur, code=MATRIX_RULES[0], percent=100, justification="Right as it is.", user=user
     )
-    side.query_open = review_services.query_raise(submission=cur, user=liaison, subject="Check", body="Why?")
-    side.query_answered = review_services.query_raise(submission=cur, user=liaison, subject="Other", body="?")
+    marker = side.markers[1]
+    side.query_open = review_services.query_raise(submission=cur, user=liaison, subject=f"{marker}?", body="Why?")
+    side.query_answered = review_services.query_raise(submission=cur, user=liaison, subject=f"{marker}!", body="?")
     review_services.query_respond(query=side.query_answered, user=user, body="Because.")
     for someone in (user, approver):
         Token.objects.create(user=someone)
