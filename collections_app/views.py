@@ -41,6 +41,8 @@ def collection_detail(request, reference):
         raise Http404("No such collection.")
     provider = _provider_for(request)
     history = selectors.submission_history(provider=provider, collection=collection) if provider else []
+    # Liaison review a provider's uploads here but never supply one (see permissions.can_upload_for).
+    may_upload = provider is not None and permissions.can_upload_for(request.user, provider)
     return render(
         request,
         "collections/collection_detail.html",
@@ -49,11 +51,8 @@ def collection_detail(request, reference):
             "provider": provider,
             "providers": permissions.visible_providers(request.user) if permissions.is_liaison(request.user) else [],
             "history": history,
-            # Liaison review a provider's uploads here but never supply one (see permissions.can_upload_for).
-            "may_upload": provider is not None and permissions.can_upload_for(request.user, provider),
-            "can_upload": provider is not None
-            and collection.is_open()
-            and permissions.can_upload_for(request.user, provider),
+            "may_upload": may_upload,
+            "can_upload": may_upload and collection.is_open(),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         },
     )
