@@ -118,7 +118,7 @@ class ProblemSerializer(serializers.Serializer):
 
     code = serializers.CharField(
         help_text="e.g. collection_closed, collection_not_open, empty_file, not_xml, file_too_large, no_file, "
-        "ukprn_required, provider_not_found, kind_not_supported, not_retryable, forbidden."
+        "provider_not_found, kind_not_supported, not_retryable, forbidden."
     )
     detail = serializers.CharField()
 
@@ -132,8 +132,8 @@ class UploadSerializer(serializers.Serializer):
     file = BinaryFileField(help_text="The XML file exported from the student records system.")
     ukprn = serializers.CharField(
         required=False,
-        help_text="The provider the file is for. Required for agency liaison staff uploading on a provider's "
-        "behalf; provider staff may omit it (their own provider) and cannot name another.",
+        help_text="The provider the file is for: the uploader's own (the default); another provider's is 404. "
+        "Only provider staff upload.",
     )
 
 
