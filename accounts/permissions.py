@@ -36,15 +36,25 @@ def scope_to_provider(queryset, user, *, field="provider"):
     return queryset.none()
 
 
-def can_upload_for(user, provider) -> bool:
-    """Provider staff upload for their own provider; liaison may upload on a provider's behalf."""
-    if is_liaison(user):
-        return True
+def is_staff_of(user, provider) -> bool:
+    """Provider staff (user or approver) of this provider."""
     return is_provider_staff(user) and user.provider_id == provider.pk
 
 
+def can_upload_for(user, provider) -> bool:
+    """Only the provider's own staff upload: the file is the provider's statutory return, and the agency
+    (liaison) reviews it, never supplies it."""
+    return is_staff_of(user, provider)
+
+
+def can_retry_for(user, provider) -> bool:
+    """Re-running a job that stopped with a processing error re-reads the file the provider supplied, so
+    liaison may do it as well as the provider's staff."""
+    return is_liaison(user) or is_staff_of(user, provider)
+
+
 def can_approve_for(user, provider) -> bool:
-    return is_provider_staff(user) and user.role == Role.PROVIDER_APPROVER and user.provider_id == provider.pk
+    return is_staff_of(user, provider) and user.role == Role.PROVIDER_APPROVER
 
 
 def can_manage_collections(user) -> bool:

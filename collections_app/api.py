@@ -143,8 +143,9 @@ class CollectionSubmissionsView(generics.GenericAPIView):
 
     @extend_schema(
         summary="Upload a file for a collection",
-        description="A multipart/form-data upload (field `file`). Provider staff upload for their own provider "
-        "(naming another provider's `ukprn` gives 404); liaison must give `ukprn`. The file is checked before "
+        description="A multipart/form-data upload (field `file`). Only provider staff upload, for their own "
+        "provider (`ukprn` is optional; naming another provider's gives 404); liaison get 403: the agency reviews "
+        "a return but never supplies it. The file is checked before "
         "anything is stored: the collection must be open, and the file non-empty, XML and within the size "
         "limit; otherwise 400 with a `code` and a `detail` message. Accepted files answer 202 and are "
         "processed in the background.",
@@ -170,13 +171,11 @@ class CollectionSubmissionsView(generics.GenericAPIView):
     def _provider(self, request):
         """The provider the upload is for, or the error answer."""
         user = request.user
+        if not permissions.is_provider_staff(user):  # liaison never upload (permissions.can_upload_for)
+            return problem(status.HTTP_403_FORBIDDEN, "forbidden", services.upload_refusal_message(user))
         ukprn = str(request.data.get("ukprn") or "").strip()
         if not ukprn:
-            if permissions.is_provider_staff(user):
-                return user.provider
-            return problem(
-                400, "ukprn_required", "Say which provider the file is for: give its UKPRN in the ukprn field."
-            )
+            return user.provider
         provider = permissions.visible_providers(user).filter(ukprn=ukprn).first()
         if provider is None:
             return problem(404, "provider_not_found", f"No provider with UKPRN {ukprn}.")
@@ -218,6 +217,8 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Retry a submission that stopped with a processing error",
+        description="Runs the same file again from the start. The provider's staff and liaison may retry; only a "
+        "submission whose status is `error` can be.",
         request=None,
         responses={202: STATUS_ACCEPTED, 400: REFUSED, 404: NOT_FOUND},
     )

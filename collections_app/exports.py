@@ -1,4 +1,9 @@
-"""CSV downloads, streamed row by row so a 100,000-failure export never sits in memory."""
+"""CSV downloads, streamed row by row so a 100,000-failure export never sits in memory.
+
+Every CSV the portal serves goes through `csv_response`, which neutralises spreadsheet formulas:
+names and other text come from uploaded files and users, and a cell such as
+`=HYPERLINK("http://x","y")` would otherwise run when the file is opened in a spreadsheet.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,20 @@ def submission_filename(submission: Submission, what: str) -> str:
     return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
 
 
+# OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a safe CSV cell: None is empty, text that a spreadsheet would take as a formula gets a
+    leading single quote (shown as text, not evaluated). Only text: a number such as -2 stays a number."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -27,9 +46,9 @@ class _Echo:
 def _csv_stream(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # a BOM, so spreadsheet programs open the file as UTF-8
-    yield writer.writerow(header)
+    yield writer.writerow([csv_cell(value) for value in header])
     for row in rows:
-        yield writer.writerow(["" if value is None else value for value in row])
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:

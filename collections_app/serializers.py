@@ -122,8 +122,8 @@ class UploadSerializer(serializers.Serializer):
     file = BinaryFileField(help_text="The XML file exported from the student records system.")
     ukprn = serializers.CharField(
         required=False,
-        help_text="The provider the file is for. Required for agency liaison staff uploading on a provider's "
-        "behalf; provider staff may omit it (their own provider) and cannot name another.",
+        help_text="The provider the file is for: the uploader's own (the default); another provider's is 404. "
+        "Only provider staff upload.",
     )
 
 

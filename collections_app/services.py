@@ -40,6 +40,21 @@ logger = logging.getLogger(__name__)
 STALLED_AFTER = timedelta(hours=2)
 
 
+LIAISON_UPLOAD_REFUSED = (
+    "Only the provider's own staff can upload its return: liaison reviews the data but does not supply it. "
+    "Ask the provider to upload the file."
+)
+
+
+def upload_refusal_message(user) -> str:
+    """Why `user` may not upload for a provider (see permissions.can_upload_for)."""
+    if permissions.is_liaison(user):
+        return LIAISON_UPLOAD_REFUSED
+    if permissions.is_provider_staff(user):
+        return "You can only upload for your own provider."
+    return "Your account has no provider, so it cannot upload."
+
+
 def _local(dt) -> str:
     return date_format(timezone.localtime(dt), "DATETIME_FORMAT")
 
@@ -118,7 +133,7 @@ def submission_create(
 ) -> Submission:
     """Accept an upload: check it may be made, keep the raw file, queue the pipeline."""
     if not permissions.can_upload_for(user, provider):
-        raise ActionRefused("You can only upload for your own provider.", code="forbidden")
+        raise ActionRefused(upload_refusal_message(user), code="forbidden")
     if not kinds.is_registered(collection.kind):
         raise ActionRefused(
             f"{collection.get_kind_display()} files cannot be processed by the portal yet.", code="kind_not_supported"
@@ -141,7 +156,7 @@ def submission_create(
 
 def submission_retry(*, submission: Submission, user) -> Submission:
     """Queue a submission that stopped with a processing error to run again from the start."""
-    if not permissions.can_upload_for(user, submission.provider):
+    if not permissions.can_retry_for(user, submission.provider):
         raise ActionRefused("You can only retry your own provider's submissions.", code="forbidden")
     with transaction.atomic():
         claimed = Submission.objects.filter(pk=submission.pk, status=SubmissionStatus.ERROR).update(
@@ -178,7 +193,7 @@ def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: s
     Each confirmation carries forward to later uploads of the collection that report the same
     value for the same record (see WarningConfirmation). Re-confirming is harmless."""
     permissions.require(
-        permissions.is_provider_staff(user) and permissions.can_upload_for(user, submission.provider),
+        permissions.is_staff_of(user, submission.provider),
         "Only the provider's own staff can confirm a warning.",
     )
     reason = (reason or "").strip()

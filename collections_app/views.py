@@ -43,6 +43,8 @@ def collection_detail(request, reference):
         raise Http404("No such collection.")
     provider = _provider_for(request)
     history = selectors.submission_history(provider=provider, collection=collection) if provider else []
+    # Liaison review a provider's uploads here but never supply one (see permissions.can_upload_for).
+    may_upload = provider is not None and permissions.can_upload_for(request.user, provider)
     return render(
         request,
         "collections/collection_detail.html",
@@ -51,9 +53,8 @@ def collection_detail(request, reference):
             "provider": provider,
             "providers": permissions.visible_providers(request.user) if permissions.is_liaison(request.user) else [],
             "history": history,
-            "can_upload": provider is not None
-            and collection.is_open()
-            and permissions.can_upload_for(request.user, provider),
+            "may_upload": may_upload,
+            "can_upload": may_upload and collection.is_open(),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         },
     )
@@ -75,8 +76,8 @@ def collection_upload(request, reference):
     try:
         if stopped := upload_stopped_message(request):
             raise ActionRefused(stopped, code="file_too_large")
-        if provider is None:
-            raise ActionRefused("Choose the provider you are uploading for.", code="no_provider")
+        if provider is None:  # not provider staff: liaison do not upload (the service says why)
+            raise ActionRefused(services.upload_refusal_message(request.user), code="forbidden")
         if uploaded is None:
             raise ActionRefused("Choose a file to upload.", code="no_file")
         submission = services.submission_create(
@@ -84,7 +85,9 @@ def collection_upload(request, reference):
         )
     except ActionRefused as refused:
         if wants_json:
-            return JsonResponse({"code": refused.code, "detail": refused.message}, status=400)
+            return JsonResponse(
+                {"code": refused.code, "detail": refused.message}, status=403 if refused.code == "forbidden" else 400
+            )
         messages.error(request, refused.message)
         return redirect(back)
     url = reverse("submission_detail", args=[submission.pk])

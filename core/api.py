@@ -71,7 +71,7 @@ class ProblemSerializer(serializers.Serializer):
 
     code = serializers.CharField(
         help_text="e.g. collection_closed, collection_not_open, empty_file, not_xml, file_too_large, no_file, "
-        "ukprn_required, provider_not_found, kind_not_supported, not_retryable, reason_required, not_current, "
+        "provider_not_found, kind_not_supported, not_retryable, reason_required, not_current, "
         "forbidden."
     )
     detail = serializers.CharField()

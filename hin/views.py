@@ -58,11 +58,8 @@ def hin_report(request, pk):
     query = request.GET.copy()
     query.pop("page", None)
     current = next(c for c in counts if c.report.letter == filters["report"])
-    can_confirm = (
-        current.report.letter in selectors.CONFIRMABLE_REPORTS
-        and permissions.is_provider_staff(request.user)
-        and permissions.can_upload_for(request.user, submission.provider)
-    )
+    own_staff = permissions.is_staff_of(request.user, submission.provider)
+    can_confirm = own_staff and current.report.letter in selectors.CONFIRMABLE_REPORTS
     return render(
         request,
         "hin/report.html",

@@ -225,7 +225,7 @@ def _reopen_sign_off(provider_id, collection_id, reason: str) -> int:
 def override_request(*, submission: Submission, code: str, percent, justification: str, user) -> OverrideRequest:
     """Ask liaison to accept a warning above its tolerance, for `percent` of records affected."""
     permissions.require(
-        permissions.is_provider_staff(user) and permissions.can_upload_for(user, submission.provider),
+        permissions.is_staff_of(user, submission.provider),
         "Only the provider's own staff can request an override.",
     )
     justification = _require_text(
@@ -377,7 +377,7 @@ def _query_move(*, query: Query, user, body: str, kind: str, from_statuses, to_s
 def query_respond(*, query: Query, user, body: str) -> Query:
     """The provider responds; the query waits for Liaison (answered). A further response is allowed."""
     permissions.require(
-        permissions.is_provider_staff(user) and permissions.can_upload_for(user, query.provider),
+        permissions.is_staff_of(user, query.provider),
         "Only the provider's own staff can respond to a query.",
     )
     body = _require_text(body, "Write your response.", "body_required")

@@ -72,8 +72,7 @@ def approval_panel(request, submission: Submission) -> dict:
         "is_approver": is_approver,
         "approval_blockers": blockers,
         "tolerance_rows": warnings,
-        "can_request_override": permissions.is_provider_staff(user)
-        and permissions.can_upload_for(user, submission.provider),
+        "can_request_override": permissions.is_staff_of(user, submission.provider),
         "overrides": selectors.overrides_for(submission=submission),
         "review_queries": queries,
         "review_query_counts": selectors.open_query_counts(
@@ -223,9 +222,7 @@ def query_detail(request, pk):
         {
             "q": query,
             "thread": selectors.query_messages(query=query),
-            "can_respond": permissions.is_provider_staff(user)
-            and permissions.can_upload_for(user, query.provider)
-            and query.status != QueryStatus.CLOSED,
+            "can_respond": permissions.is_staff_of(user, query.provider) and query.status != QueryStatus.CLOSED,
             "can_accept": permissions.is_liaison(user) and query.status in selectors.UNRESOLVED_QUERY,
             "can_reopen": permissions.is_liaison(user) and query.status != QueryStatus.OPEN,
         },

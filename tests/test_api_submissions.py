@@ -95,26 +95,14 @@ def test_provider_staff_naming_another_provider_get_404(provider_user, provider,
     assert not Submission.objects.exists()
 
 
-def test_liaison_uploads_on_a_providers_behalf(liaison, other_provider, collection):
-    response = client_for(liaison).post(
-        UPLOAD, {"file": xml_upload(sample_file(other_provider)), "ukprn": other_provider.ukprn}
-    )
-    assert response.status_code == 202, response.json()
-    submission = Submission.objects.get(pk=response.json()["id"])
-    assert submission.provider == other_provider
-    assert submission.uploaded_by == liaison
-
-
-def test_liaison_must_say_which_provider(liaison, provider, collection):
-    response = client_for(liaison).post(UPLOAD, {"file": xml_upload(sample_file(provider))})
-    assert response.status_code == 400
-    assert response.json()["code"] == "ukprn_required"
-    assert not Submission.objects.exists()
-
-
-def test_liaison_naming_an_unknown_provider_gets_404(liaison, collection):
-    response = client_for(liaison).post(UPLOAD, {"file": xml_upload(b"<StudentRecord/>"), "ukprn": "99999999"})
-    assert response.status_code == 404
+@pytest.mark.parametrize("ukprn", ["10000001", "", "99999999"])
+def test_liaison_cannot_upload_through_the_api(liaison, other_provider, collection, ukprn):
+    # Naming a provider, naming none, naming an unknown one: always 403 with a message, nothing stored.
+    data = {"file": xml_upload(sample_file(other_provider))} | ({"ukprn": ukprn} if ukprn else {})
+    response = client_for(liaison).post(UPLOAD, data)
+    assert response.status_code == 403, response.json()
+    assert response.json()["code"] == "forbidden"
+    assert "provider's own staff" in response.json()["detail"]
     assert not Submission.objects.exists()
 
 

@@ -4,11 +4,11 @@ no violation reported and their scripts still work; Secure cookies work on http:
 import io
 
 import pytest
-from collections_app.sample_data import write_student_record
 from django.db.models import F
 from playwright.sync_api import expect
 
 from collections_app.models import Submission
+from student_record.sample_data import write_student_record
 
 from . import factories
 

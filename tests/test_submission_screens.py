@@ -93,18 +93,54 @@ def test_upload_refusal_is_shown_and_stores_nothing(client, provider_user, colle
     assert Submission.objects.count() == 0
 
 
-def test_liaison_uploads_for_a_chosen_provider(
-    client, liaison, provider, collection, django_capture_on_commit_callbacks
-):
+def test_liaison_sees_the_history_but_no_upload_form(client, liaison, provider, collection):
+    SubmissionFactory(provider=provider, collection=collection, original_name="their-return.xml")
     client.force_login(liaison)
     page = client.get(reverse("collection_detail", args=[collection.reference]), {"provider": provider.ukprn})
-    assert page.status_code == 200 and page.context["can_upload"]
+    assert page.status_code == 200 and not page.context["can_upload"]
+    html = page.content.decode()
+    assert "their-return.xml" in html
+    assert 'id="upload-form"' not in html and 'type="file"' not in html
+    assert "uploaded by its own staff" in html
+
+
+@pytest.mark.parametrize("xhr", [True, False])
+def test_liaison_upload_through_the_form_is_refused(
+    client, liaison, provider, collection, django_capture_on_commit_callbacks, xhr
+):
+    client.force_login(liaison)
+    headers = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"} if xhr else {}
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
+        response = client.post(
             reverse("collection_upload", args=[collection.reference]),
             {"file": io.BytesIO(student_record(student())), "provider": provider.ukprn},
+            **headers,
         )
-    assert Submission.objects.get().provider == provider
+    if xhr:
+        assert response.status_code == 403
+        assert response.json()["code"] == "forbidden" and "provider's own staff" in response.json()["detail"]
+    else:
+        assert response.status_code == 302
+        page = client.get(response["Location"]).content.decode()
+        assert "provider&#x27;s own staff" in page
+    assert not Submission.objects.exists()
+
+
+def test_liaison_may_retry_an_errored_submission_from_its_page(
+    client, liaison, provider, provider_user, collection, django_capture_on_commit_callbacks
+):
+    submission = SubmissionFactory(
+        provider=provider, uploaded_by=provider_user, collection=collection, status="error", error_message="boom"
+    )
+    submission.file.save("r.xml", io.BytesIO(student_record(student())), save=True)
+    client.force_login(liaison)
+    page = client.get(reverse("submission_detail", args=[submission.pk]))
+    assert page.context["can_retry"] and b"Retry processing" in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("submission_retry", args=[submission.pk]))
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert submission.status == "passed" and Submission.objects.count() == 1
 
 
 def test_history_shows_only_own_providers_uploads(client, provider_user, other_provider, collection):

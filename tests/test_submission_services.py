@@ -66,9 +66,27 @@ def test_provider_user_cannot_upload_for_another_provider(other_provider, provid
     assert refused.value.code == "forbidden"
 
 
-def test_liaison_may_upload_on_behalf_of_a_provider(provider, liaison, collection):
-    submission = submission_create(collection=collection, provider=provider, user=liaison, uploaded_file=xml_upload())
-    assert submission.provider == provider and submission.uploaded_by == liaison
+def test_liaison_cannot_upload_on_behalf_of_a_provider(provider, liaison, collection):
+    # The return is the provider's statutory data; the agency reviews it and never supplies it.
+    with pytest.raises(ActionRefused) as refused:
+        submission_create(collection=collection, provider=provider, user=liaison, uploaded_file=xml_upload())
+    assert refused.value.code == "forbidden" and "provider's own staff" in refused.value.message
+    assert not Submission.objects.exists()
+
+
+def test_liaison_may_retry_a_submission_that_stopped_with_an_error(
+    provider, provider_user, liaison, collection, django_capture_on_commit_callbacks
+):
+    # A retry re-runs the file the provider supplied: liaison supplies no data by it.
+    submission = SubmissionFactory(
+        provider=provider, uploaded_by=provider_user, collection=collection, status="error", error_message="boom"
+    )
+    submission.file.save("r.xml", xml_upload(), save=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_retry(submission=submission, user=liaison)
+    submission.refresh_from_db()
+    assert submission.status == "passed" and submission.uploaded_by == provider_user
+    assert Submission.objects.count() == 1
 
 
 def test_retry_requeues_only_errored_submissions(
