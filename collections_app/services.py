@@ -202,11 +202,12 @@ def _send(submission_id: int, *, task_id: str | None = None) -> bool:
 
     try:
         process_submission.apply_async(args=[submission_id], task_id=task_id)
-    except Exception:  # any broker or network error: the submission stays queued for the sweep
+    except Exception as exc:  # any broker or network error: the submission stays queued for the sweep
         logger.warning(
-            "submission %s: its task could not be sent to the broker; the sweep sends it again",
+            "submission %s: its task could not be sent to the broker (%s: %s); the sweep sends it again",
             submission_id,
-            exc_info=True,
+            type(exc).__name__,
+            exc,
         )
         return False
     return True

@@ -194,25 +194,20 @@ def sending_to(url: str, *, connect_timeout: float | None = None, retry: bool | 
     ends. `connect_timeout` and `retry=False` make a send to a dead broker fail fast."""
     from portal.celery import app
 
-    saved = {
-        "broker_url": app.conf.broker_url,
-        "task_always_eager": app.conf.task_always_eager,
-        "broker_connection_timeout": app.conf.broker_connection_timeout,
-        "task_publish_retry": app.conf.task_publish_retry,
-    }
+    keys = ("broker_write_url", "task_always_eager", "broker_connection_timeout", "task_publish_retry")
+    saved = {key: app.conf.get(key) for key in keys}
     _reset_producer_pools(app)
-    app.conf.broker_url = url
-    app.conf.task_always_eager = False
+    # Senders connect to broker_write_url; broker_url would lose to the CELERY_BROKER_URL variable.
+    app.conf.update(broker_write_url=url, task_always_eager=False)
     if connect_timeout is not None:
-        app.conf.broker_connection_timeout = connect_timeout
+        app.conf.update(broker_connection_timeout=connect_timeout)
     if retry is not None:
-        app.conf.task_publish_retry = retry
+        app.conf.update(task_publish_retry=retry)
     try:
         yield app
     finally:
         _reset_producer_pools(app)
-        for key, value in saved.items():
-            setattr(app.conf, key, value)
+        app.conf.update(saved)
 
 
 def closed_port_url(db: int = 3) -> str:
@@ -223,3 +218,57 @@ def closed_port_url(db: int = 3) -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"redis://127.0.0.1:{port}/{db}"
+
+
+def stored_rows(submission) -> dict[str, list]:
+    """Everything the pipeline stored for a submission, comparable between two submissions of the
+    same file: ids of the submission's own records become ("own", position in the file) (ids
+    are submission * 10^7 + position, pipeline/ids.py); ids of other submissions' records (the
+    previous year's) stay as they are. Two runs with equal results stored the same rows, each
+    exactly once."""
+    from collections_app.models import Instance, RuleFailure, RuleResult, SchemaError, Student, Submission
+    from collections_app.pipeline.ids import RECORDS_PER_SUBMISSION
+    from hin.models import HinLink
+
+    base = submission.pk * RECORDS_PER_SUBMISSION
+
+    def own(record_id):
+        if record_id is not None and base < record_id < base + RECORDS_PER_SUBMISSION:
+            return ("own", record_id - base)
+        return record_id
+
+    def rows(model, *, exclude=("id", "submission")):
+        names = [f.attname for f in model._meta.concrete_fields if f.name not in exclude]
+        keys = {f.attname for f in model._meta.concrete_fields if f.is_relation or f.primary_key}
+        return sorted(
+            (tuple(own(v) if n in keys else v for n, v in zip(names, row, strict=True)) for row in
+             model.objects.filter(submission=submission).values_list(*names)),
+            key=repr,
+        )  # fmt: skip
+
+    fresh = Submission.objects.get(pk=submission.pk)
+    return {
+        "verdict": (fresh.status, fresh.error_count, fresh.warning_count, fresh.student_count, fresh.instance_count),
+        "students": rows(Student, exclude=("submission",)),
+        "instances": rows(Instance, exclude=("submission",)),
+        "failures": rows(RuleFailure),
+        "results": rows(RuleResult),
+        "links": rows(HinLink),
+        "schema_errors": rows(SchemaError),
+    }
+
+
+def differences(got: dict, expected: dict) -> list[str]:
+    """What differs between two stored_rows() snapshots, briefly (empty when equal)."""
+    out = []
+    for key in expected:
+        if got[key] != expected[key]:
+            if isinstance(expected[key], list):
+                missing = len(set(expected[key]) - set(got[key]))
+                extra = len(set(got[key]) - set(expected[key]))
+                out.append(
+                    f"{key}: {len(got[key])} rows, expected {len(expected[key])} ({missing} missing, {extra} extra)"
+                )
+            else:
+                out.append(f"{key}: {got[key]}, expected {expected[key]}")
+    return out
