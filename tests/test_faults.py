@@ -85,7 +85,7 @@ def two_years(tmp_path):
 
 
 def test_whole_worker_killed_in_each_stage_is_redelivered_with_the_rows_of_an_uninterrupted_run(
-    broker, settings, tmp_path, record_property
+    broker, settings, tmp_path
 ):
     def start_worker(n: int) -> RealWorker:
         return RealWorker(broker_url=broker, media_root=settings.MEDIA_ROOT, log_dir=tmp_path,
@@ -143,7 +143,6 @@ def test_whole_worker_killed_in_each_stage_is_redelivered_with_the_rows_of_an_un
         f"{stage}: re-queued {r:.1f} s, redelivered {d:.1f} s, verdict {v:.1f} s after the kill"
         for stage, (r, d, v) in timings.items()
     )
-    record_property("redelivery", summary)
     print(f"\nwhole-worker kill ({INSTANCES:,} instances, heartbeat 1 s, timeout 5 s): {summary}")
 
 
