@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from .pipeline.runner import submission_process
-from .services import submissions_mark_stalled
+from .services import submissions_sweep
 
 
 @shared_task(
@@ -16,6 +16,6 @@ def process_submission(self, submission_id: int) -> None:
     submission_process(submission_id=submission_id, task_id=self.request.id or "")
 
 
-@shared_task(name="collections.mark_stalled_submissions")
-def mark_stalled_submissions() -> int:
-    return submissions_mark_stalled()
+@shared_task(name="collections.sweep_submissions")
+def sweep_submissions() -> dict[str, int]:
+    return submissions_sweep()

@@ -113,7 +113,8 @@ def submission_detail(request, pk):
             "summaries": summaries,
             "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
             "schema_errors": selectors.schema_errors_for(submission=submission)[:200],
-            "can_retry": submission.status == "error" and permissions.can_retry_for(request.user, submission.provider),
+            "can_retry": services.submission_is_retryable(submission=submission)
+            and permissions.can_retry_for(request.user, submission.provider),
             **approval_panel(request, submission),
         },
     )

@@ -1,20 +1,26 @@
 """Drives one submission through the pipeline: schema -> loading -> rules -> linking -> verdict.
 
-Work is claimed with a conditional UPDATE (queued, or processing under this same task id,
-which is what a redelivered task looks like after a worker died), so a duplicate delivery
-of a finished job does nothing and a redelivered one re-runs from the start. Every stage is
-idempotent: the same file gives the same rows, ids and failures however often it runs.
+Work is claimed with a conditional UPDATE: a queued submission goes to the first task that
+asks (so a submission whose task was sent twice runs once), and a processing one only to the
+same task again once its heartbeat has stopped (a redelivery after its worker died). While the
+job runs, a thread of its own writes `heartbeat_at` (Heartbeat), and services.submissions_sweep
+gives a job whose heartbeat stopped to a new task. A run that no longer owns its row (its
+task_id was replaced) stops: every write it makes is conditional on the row still being its
+own, so a worker that comes back late changes nothing. Every stage is idempotent: the same
+file gives the same rows, ids and failures however often it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -45,14 +51,96 @@ STAGE_SPAN = {
 }
 
 
-class ProgressReporter:
-    """Writes the stage and percentage to the submission row, only when the figure moves."""
+LOST_TOO_OFTEN = (
+    "Processing stopped {attempts} times without finishing (the worker running it was lost each time). "
+    "Retry to run it again; if it stops again, contact Liaison."
+)
 
-    def __init__(self, submission: Submission):
+
+class OwnershipLost(Exception):
+    """This run's task no longer owns the submission (the sweep gave it to another): stop, write nothing."""
+
+
+def _owned(submission_id: int, task_id: str):
+    return Submission.objects.filter(pk=submission_id, status=SubmissionStatus.PROCESSING, task_id=task_id)
+
+
+class Heartbeat:
+    """Writes `heartbeat_at` every PIPELINE_HEARTBEAT_INTERVAL seconds from a thread and a
+    database connection of its own while the job runs, whatever the job is doing: a long single
+    SQL statement or a slow stage still looks alive, and only a dead worker goes silent.
+
+    If the row is no longer this task's (the sweep re-queued it), `lost` is set and the job's
+    running statement is cancelled; the job stops at its next step (see ProgressReporter).
+    """
+
+    def __init__(self, submission_id: int, task_id: str, *, interval: float | None = None):
+        self.submission_id, self.task_id = submission_id, task_id
+        self.interval = interval if interval is not None else settings.PIPELINE_HEARTBEAT_INTERVAL
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._job_connection = connections[DEFAULT_DB_ALIAS]  # the job thread's, to cancel its statement
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        # A second connection cannot see the row inside a caller's uncommitted transaction (tests,
+        # or a command run in one); nothing can take such a job away anyway.
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{self.submission_id}", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    # Only the task id: a finished job's last beat is harmless, a replaced one is lost.
+                    mine = Submission.objects.filter(pk=self.submission_id, task_id=self.task_id).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    # The database is unreachable: so is it for the job. Try again next beat.
+                    logger.warning("submission %s: heartbeat not written", self.submission_id, exc_info=True)
+                    connection.close()
+                    continue
+                if not mine:
+                    logger.warning(
+                        "submission %s: task %s no longer owns it; stopping", self.submission_id, self.task_id
+                    )
+                    self.lost.set()
+                    self._cancel_job_statement()
+                    return
+        finally:
+            connection.close()
+
+    def _cancel_job_statement(self) -> None:
+        raw = self._job_connection.connection
+        if raw is not None and self._job_connection.vendor == "postgresql":
+            with contextlib.suppress(Exception):  # nothing running, or the connection is gone
+                raw.cancel()
+
+
+class ProgressReporter:
+    """Writes the stage and percentage to the submission row, only when the figure moves; stops
+    the job (OwnershipLost) once the row is no longer its task's."""
+
+    def __init__(self, submission: Submission, task_id: str = "", lost: threading.Event | None = None):
         self.submission_id = submission.pk
+        self.task_id = task_id
+        self.lost = lost or threading.Event()
         self.last = (None, -1)
 
+    def check(self) -> None:
+        if self.lost.is_set():
+            raise OwnershipLost
+
     def __call__(self, stage: str, fraction: float, message: str = "") -> None:
+        self.check()
         low, high = STAGE_SPAN[stage]
         percent = int(low + (high - low) * min(max(fraction, 0.0), 1.0))
         if (stage, percent) == self.last:
@@ -61,28 +149,70 @@ class ProgressReporter:
         fields = {"stage": stage, "progress": percent, "heartbeat_at": timezone.now()}
         if message:
             fields["stage_message"] = message
-        Submission.objects.filter(pk=self.submission_id).update(**fields)
+        if not _owned(self.submission_id, self.task_id).update(**fields):
+            self.lost.set()
+            raise OwnershipLost
 
     def for_stage(self, stage: str):
         return lambda done, total: self(stage, done / total if total else 1.0)
 
 
+def _started(task_id: str) -> dict:
+    now = timezone.now()
+    return {
+        "status": SubmissionStatus.PROCESSING,
+        "task_id": task_id,
+        "stage": Stage.SCHEMA,
+        "progress": 0,
+        "error_message": "",
+        "started_at": now,
+        "heartbeat_at": now,
+        "finished_at": None,
+        "attempts": F("attempts") + 1,
+    }
+
+
 def claim(submission_id: int, task_id: str) -> bool:
-    """Take the job, unless it is finished or another task owns it."""
-    return bool(
-        Submission.objects.filter(pk=submission_id)
-        .filter(Q(status=SubmissionStatus.QUEUED) | Q(status=SubmissionStatus.PROCESSING, task_id=task_id))
-        .update(
-            status=SubmissionStatus.PROCESSING,
-            task_id=task_id,
-            stage=Stage.SCHEMA,
-            progress=0,
-            error_message="",
-            started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            finished_at=None,
+    """Take the job, unless it is finished, or running under another task, or still running under this one."""
+    # A queued row goes to the first task that asks, unless the sweep queued it for a task of its
+    # own (after a worker was lost): then the lost run's task, redelivered late, may not have it.
+    waiting = Q(task_id="") | Q(task_id=task_id)
+    if Submission.objects.filter(waiting, pk=submission_id, status=SubmissionStatus.QUEUED).update(**_started(task_id)):
+        return True
+    # The same task again: either its worker died (a killed pool process makes the broker redeliver
+    # at once) or the broker's visibility timeout passed while the job still runs. Only a silent
+    # heartbeat tells them apart.
+    row = _owned(submission_id, task_id).values("heartbeat_at", "attempts").first()
+    if row is None:
+        return False
+    if not _heartbeat_stops(submission_id, task_id, row["heartbeat_at"]):
+        logger.info("submission %s: task %s is still running elsewhere; not running it twice", submission_id, task_id)
+        return False
+    # Conditional on the heartbeat read: of two redeliveries, or a redelivery and the sweep, one wins.
+    silent = _owned(submission_id, task_id).filter(heartbeat_at=row["heartbeat_at"])
+    if row["attempts"] >= settings.PIPELINE_MAX_ATTEMPTS:
+        silent.update(
+            status=SubmissionStatus.ERROR,
+            error_message=LOST_TOO_OFTEN.format(attempts=row["attempts"]),
+            finished_at=timezone.now(),
         )
-    )
+        return False
+    return bool(silent.update(**_started(task_id)))
+
+
+def _heartbeat_stops(submission_id: int, task_id: str, last_beat) -> bool:
+    """Whether nobody writes the heartbeat any more: it stays as it is for two intervals after
+    the last beat (a wait only when that beat is recent)."""
+    window = 2 * settings.PIPELINE_HEARTBEAT_INTERVAL
+    since = (timezone.now() - last_beat).total_seconds() if last_beat else window
+    deadline = time.monotonic() + min(max(window - since, 0.0), window)
+    while True:
+        beats = list(_owned(submission_id, task_id).values_list("heartbeat_at", flat=True)[:1])
+        if beats != [last_beat]:
+            return False  # it beat again, or the row moved on
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(min(0.5, settings.PIPELINE_HEARTBEAT_INTERVAL / 4, max(deadline - time.monotonic(), 0.0)))
 
 
 def submission_process(*, submission_id: int, task_id: str) -> None:
@@ -90,19 +220,34 @@ def submission_process(*, submission_id: int, task_id: str) -> None:
         logger.info("submission %s: nothing to do for task %s", submission_id, task_id)
         return
     submission = Submission.objects.select_related("collection", "provider").get(pk=submission_id)
+    heartbeat = Heartbeat(submission_id, task_id)
     try:
-        _run(submission)
+        with heartbeat:
+            _run(submission, ProgressReporter(submission, task_id, heartbeat.lost))
+    except OwnershipLost:
+        logger.warning("submission %s: task %s lost it to another task; its work is left to that one",
+                       submission_id, task_id)  # fmt: skip
     except Exception as exc:
+        if heartbeat.lost.is_set():  # its statement was cancelled because the job was taken away
+            logger.warning("submission %s: task %s stopped after losing it (%s)", submission_id, task_id, exc)
+            return
         logger.exception("submission %s failed in stage %s", submission_id, submission.stage)
-        Submission.objects.filter(pk=submission_id, task_id=task_id).update(
+        _owned(submission_id, task_id).update(
             status=SubmissionStatus.ERROR,
             error_message=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
 
 
-def _run(submission: Submission) -> None:
-    report = ProgressReporter(submission)
+def _lock_owned(submission: Submission, task_id: str) -> None:
+    """Inside a transaction: hold the row for the final write, or stop if it is not this task's.
+    The sweep re-queues with a conditional UPDATE of the same row, so one of them waits for the other."""
+    if not list(_owned(submission.pk, task_id).select_for_update().values_list("pk", flat=True)):
+        raise OwnershipLost
+
+
+def _run(submission: Submission, report: ProgressReporter) -> None:
+    task_id = report.task_id
     timings: dict[str, float] = {}
     if submission.collection.kind != CollectionKind.STUDENT_RECORD:
         raise NotImplementedError("Only Student record files can be processed so far.")
@@ -134,19 +279,21 @@ def _run(submission: Submission) -> None:
         timings["schema"] = time.perf_counter() - started
         if outcome.errors:
             sinks.abort()
-            _reject(submission, outcome.errors, outcome.total_error_count, timings)
+            _reject(submission, task_id, outcome.errors, outcome.total_error_count, timings)
             return
 
         started = time.perf_counter()
         report(Stage.LOADING, 0, f"Storing {outcome.instances:,} instances")
         sinks.commit()
-        Submission.objects.filter(pk=submission.pk).update(
+        stored = _owned(submission.pk, task_id).update(
             student_count=outcome.students,
             instance_count=outcome.instances,
             file_recid=outcome.header.get("RECID", ""),
             file_instid=outcome.header.get("INSTID", ""),
             file_ukprn=outcome.header.get("UKPRN", ""),
         )
+        if not stored:
+            raise OwnershipLost
         timings["loading"] = time.perf_counter() - started
     finally:
         sinks.abort()  # nothing left to throw away once committed
@@ -163,10 +310,11 @@ def _run(submission: Submission) -> None:
     linking_message = submission_link(submission=submission, progress=report.for_stage(Stage.LINKING))
     timings["linking"] = time.perf_counter() - started
 
+    report.check()
     started = time.perf_counter()
-    _finish(submission, linking_message, timings)
+    _finish(submission, task_id, linking_message, timings)
     timings["verdict"] = time.perf_counter() - started
-    Submission.objects.filter(pk=submission.pk).update(stage_timings=timings)
+    Submission.objects.filter(pk=submission.pk, task_id=task_id).update(stage_timings=timings)
 
 
 def _header_errors(submission: Submission, outcome) -> list[LocatedError]:
@@ -193,8 +341,9 @@ def _header_errors(submission: Submission, outcome) -> list[LocatedError]:
     return errors
 
 
-def _reject(submission: Submission, errors: list[LocatedError], total: int, timings) -> None:
+def _reject(submission: Submission, task_id: str, errors: list[LocatedError], total: int, timings) -> None:
     with transaction.atomic():
+        _lock_owned(submission, task_id)
         SchemaError.objects.filter(submission=submission).delete()
         SchemaError.objects.bulk_create(
             SchemaError(submission=submission, line=e.line, path=e.path[:300], message=e.message) for e in errors
@@ -217,7 +366,7 @@ def _reject(submission: Submission, errors: list[LocatedError], total: int, timi
         )
 
 
-def _finish(submission: Submission, linking_message: str, timings) -> None:
+def _finish(submission: Submission, task_id: str, linking_message: str, timings) -> None:
     totals = {
         row["severity"]: row["n"]
         for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
@@ -236,6 +385,7 @@ def _finish(submission: Submission, linking_message: str, timings) -> None:
     changes = _changes_since(previous.pk, submission.pk) if previous else (None, None, None)
     verdict = SubmissionStatus.FAILED if errors else SubmissionStatus.PASSED
     with transaction.atomic():
+        _lock_owned(submission, task_id)
         newer_done = Submission.objects.filter(
             provider=submission.provider_id,
             collection=submission.collection_id,
