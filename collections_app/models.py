@@ -132,7 +132,15 @@ class Submission(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     stage_message = models.CharField(max_length=300, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # When it last became queued (upload, retry, or re-queued after its worker was lost), and
+    # when its task last reached the broker (null: not yet, e.g. during a broker outage). The
+    # sweep (services.submissions_sweep) sends the task again from these.
+    queued_at = models.DateTimeField(default=timezone.now)
+    task_sent_at = models.DateTimeField(null=True, blank=True)
+    # Written by the running job every PIPELINE_HEARTBEAT_INTERVAL seconds (pipeline.ownership.Heartbeat).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Runs started since it was queued by an upload or a retry; capped by PIPELINE_MAX_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(blank=True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -31,13 +32,11 @@ from .models import (
     SubmissionStatus,
     WarningConfirmation,
 )
+from .pipeline.ownership import LOST_TOO_OFTEN
+from .tasks import process_submission
 from .uploads import file_too_large_message
 
 logger = logging.getLogger(__name__)
-
-# A submission whose worker has not reported for this long is taken to be lost. Longer than
-# the broker's visibility timeout, so a redelivered task gets its chance to resume first.
-STALLED_AFTER = timedelta(hours=2)
 
 
 LIAISON_UPLOAD_REFUSED = (
@@ -154,38 +153,150 @@ def submission_create(
     return submission
 
 
+def _seconds(value: float) -> str:
+    minutes, seconds = divmod(int(value), 60)
+    if minutes and not seconds:
+        return "a minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{int(value)} seconds"
+
+
+def _stale_queued(now) -> Q:
+    """Queued for longer than a task takes to reach a worker with the broker up."""
+    return Q(status=SubmissionStatus.QUEUED, queued_at__lte=now - timedelta(seconds=settings.PIPELINE_QUEUED_TIMEOUT))
+
+
+def submission_is_retryable(*, submission: Submission, now=None) -> bool:
+    """Stopped with a processing error, or still waiting to start (see submission_retry)."""
+    now = now or timezone.now()
+    return submission.status == SubmissionStatus.ERROR or (
+        submission.status == SubmissionStatus.QUEUED
+        and submission.queued_at <= now - timedelta(seconds=settings.PIPELINE_QUEUED_TIMEOUT)
+    )
+
+
 def submission_retry(*, submission: Submission, user) -> Submission:
-    """Queue a submission that stopped with a processing error to run again from the start."""
+    """Queue a submission to run again from the start: one that stopped with a processing error,
+    or one still queued a minute after it was queued (its task never reached a worker). Sending a
+    queued one's task again is harmless: whichever task a worker takes first runs it, once."""
     if not permissions.can_retry_for(user, submission.provider):
         raise ActionRefused("You can only retry your own provider's submissions.", code="forbidden")
+    now = timezone.now()
     with transaction.atomic():
-        claimed = Submission.objects.filter(pk=submission.pk, status=SubmissionStatus.ERROR).update(
-            status=SubmissionStatus.QUEUED, stage=Stage.QUEUED, progress=0, task_id="", error_message=""
+        claimed = (
+            Submission.objects.filter(pk=submission.pk)
+            .filter(Q(status=SubmissionStatus.ERROR) | _stale_queued(now))
+            .update(
+                status=SubmissionStatus.QUEUED,
+                stage=Stage.QUEUED,
+                progress=0,
+                task_id="",
+                error_message="",
+                queued_at=now,
+                task_sent_at=None,
+                attempts=0,
+            )
         )
         if not claimed:
             raise ActionRefused(
-                "Only a submission that stopped with a processing error can be retried.", code="not_retryable"
+                "Only a submission that stopped with a processing error, or one still waiting to start "
+                f"{_seconds(settings.PIPELINE_QUEUED_TIMEOUT)} after it was queued, can be retried.",
+                code="not_retryable",
             )
         submission.refresh_from_db()
         _enqueue(submission)
     return submission
 
 
+def _send(submission_id: int, *, task_id: str | None = None) -> bool:
+    """Hand the submission's task to the broker; False if the broker cannot be reached."""
+    try:
+        process_submission.apply_async(args=[submission_id], task_id=task_id)
+    except Exception as exc:  # any broker or network error: the submission stays queued for the sweep
+        logger.warning(
+            "submission %s: its task could not be sent to the broker (%s: %s); the sweep sends it again",
+            submission_id,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
+
+
 def _enqueue(submission: Submission) -> None:
-    from .tasks import process_submission
-
-    # Only once the row is committed can a worker see it.
-    transaction.on_commit(lambda: process_submission.delay(submission.pk))
+    _send_on_commit(submission.pk)
 
 
-def submissions_mark_stalled(*, now=None) -> int:
-    """Move processing submissions whose worker went silent to `error`, so they can be retried."""
+def _send_on_commit(submission_id: int, *, task_id: str | None = None) -> None:
+    """Send the submission's task once the row is committed (only then can a worker see it).
+    A broker outage is logged, not raised: the upload is kept, queued, and submissions_sweep
+    sends its task once the broker is back."""
+
+    def send() -> None:
+        if _send(submission_id, task_id=task_id):
+            Submission.objects.filter(
+                pk=submission_id, status=SubmissionStatus.QUEUED, task_sent_at__isnull=True
+            ).update(task_sent_at=timezone.now())
+
+    transaction.on_commit(send)
+
+
+def submissions_sweep(*, now=None) -> dict[str, int]:
+    """Keep every submission moving; beat runs it every PIPELINE_SWEEP_INTERVAL seconds
+    (task collections.sweep_submissions), operators with `manage.py sweep_submissions`.
+
+    - A processing job whose heartbeat stopped PIPELINE_HEARTBEAT_TIMEOUT seconds ago lost its
+      worker: it is queued again under a new task id, so the old task can write nothing more (see
+      pipeline.runner), and its task sent; after PIPELINE_MAX_ATTEMPTS runs it ends in `error`
+      instead, for the provider to retry.
+    - A queued submission whose task never reached the broker (an outage during the upload) is
+      sent once PIPELINE_QUEUED_TIMEOUT seconds old; one sent but never started (the broker lost
+      it) again every PIPELINE_RESEND_AFTER seconds. A task sent twice runs once (pipeline.ownership.claim).
+
+    Returns how many were re-queued, put in error and sent."""
     now = now or timezone.now()
-    return Submission.objects.filter(status=SubmissionStatus.PROCESSING, heartbeat_at__lt=now - STALLED_AFTER).update(
-        status=SubmissionStatus.ERROR,
-        error_message="Processing stopped without finishing (the worker was lost). Retry to run it again.",
-        finished_at=now,
-    )
+    swept = {"requeued": 0, "errored": 0, "sent": 0}
+    silent_since = now - timedelta(seconds=settings.PIPELINE_HEARTBEAT_TIMEOUT)
+    lost = Submission.objects.filter(status=SubmissionStatus.PROCESSING, heartbeat_at__lt=silent_since)
+    for pk, task_id, heartbeat_at, attempts in lost.values_list("pk", "task_id", "heartbeat_at", "attempts"):
+        # Conditional on what was read: a worker that beats again, or another sweep, wins.
+        still_lost = Submission.objects.filter(
+            pk=pk, status=SubmissionStatus.PROCESSING, task_id=task_id, heartbeat_at=heartbeat_at
+        )
+        if attempts >= settings.PIPELINE_MAX_ATTEMPTS:
+            if still_lost.update(
+                status=SubmissionStatus.ERROR, error_message=LOST_TOO_OFTEN.format(attempts=attempts), finished_at=now
+            ):
+                logger.warning("submission %s: worker lost %s times; left in error", pk, attempts)
+                swept["errored"] += 1
+            continue
+        new_task_id = str(uuid.uuid4())
+        with transaction.atomic():
+            if still_lost.update(
+                status=SubmissionStatus.QUEUED,
+                stage=Stage.QUEUED,
+                progress=0,
+                task_id=new_task_id,
+                stage_message="The worker processing it was lost: queued to run again.",
+                queued_at=now,
+                task_sent_at=None,
+            ):
+                logger.warning("submission %s: task %s went silent; re-queued as %s", pk, task_id, new_task_id)
+                swept["requeued"] += 1
+                _send_on_commit(pk, task_id=new_task_id)
+
+    unsent = Q(task_sent_at__isnull=True) | Q(task_sent_at__lt=now - timedelta(seconds=settings.PIPELINE_RESEND_AFTER))
+    due = Submission.objects.filter(_stale_queued(now), unsent).order_by("queued_at", "pk")
+    for pk, task_id, sent_at in due.values_list("pk", "task_id", "task_sent_at"):
+        # Mark it sent first, so two sweeps send it once; unmark it if the broker refuses.
+        was_sent = Q(task_sent_at=sent_at) if sent_at else Q(task_sent_at__isnull=True)
+        if not Submission.objects.filter(was_sent, pk=pk, status=SubmissionStatus.QUEUED).update(task_sent_at=now):
+            continue
+        # A row re-queued after a lost worker waits for the task id it was given (pipeline.ownership.claim).
+        if not _send(pk, task_id=task_id or None):
+            Submission.objects.filter(pk=pk, task_sent_at=now).update(task_sent_at=sent_at)
+            break  # the broker is down: the others wait for the next sweep
+        swept["sent"] += 1
+    return swept
 
 
 def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: str, user) -> int:

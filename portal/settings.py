@@ -206,10 +206,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# The broker redelivers an unacknowledged task after this; the pipeline does not wait for it
+# (see the sweep below), it only has to be longer than any job.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+
+# Pipeline jobs (collections_app.pipeline.runner, services.submissions_sweep). A running job
+# writes heartbeat_at every HEARTBEAT_INTERVAL seconds from a thread of its own; the sweep
+# re-queues a job silent for HEARTBEAT_TIMEOUT seconds (its worker is gone), and after
+# MAX_ATTEMPTS runs that never finished leaves it in `error` for the provider to retry. A queued
+# submission whose task could not be sent (broker down) is sent again once QUEUED_TIMEOUT
+# seconds old; one whose task was sent but never started, every RESEND_AFTER seconds.
+PIPELINE_HEARTBEAT_INTERVAL = env.float("PIPELINE_HEARTBEAT_INTERVAL", default=15.0)
+PIPELINE_HEARTBEAT_TIMEOUT = env.float("PIPELINE_HEARTBEAT_TIMEOUT", default=90.0)
+PIPELINE_MAX_ATTEMPTS = env.int("PIPELINE_MAX_ATTEMPTS", default=3)
+PIPELINE_QUEUED_TIMEOUT = env.float("PIPELINE_QUEUED_TIMEOUT", default=60.0)
+PIPELINE_RESEND_AFTER = env.float("PIPELINE_RESEND_AFTER", default=300.0)
+PIPELINE_SWEEP_INTERVAL = env.float("PIPELINE_SWEEP_INTERVAL", default=60.0)
+
 CELERY_BEAT_SCHEDULE = {
-    # Submissions whose worker vanished without the broker redelivering them end in `error`.
-    "mark-stalled-submissions": {"task": "collections.mark_stalled_submissions", "schedule": 15 * 60},
+    # Re-queue jobs whose worker was lost and send tasks the broker never got (see above).
+    "sweep-submissions": {
+        "task": "collections.sweep_submissions",
+        "schedule": PIPELINE_SWEEP_INTERVAL,
+        # While every worker is busy the sweeps wait in the queue: one is enough.
+        "options": {"expires": PIPELINE_SWEEP_INTERVAL},
+    },
     # Deadline reminders and the liaison digest: daily (London time), and safe to re-run.
     "review-deadline-reminders": {
         "task": "review.send_deadline_reminders",

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from accounts import permissions
 from accounts.decorators import liaison_required
 from collections_app import selectors as submission_selectors
+from collections_app import services as collection_services
 from portal import dashboards
 from review.views import approval_panel
 
@@ -70,7 +71,8 @@ def submission_detail(request, pk):
             "summaries": summaries,
             "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
             "schema_errors": submission_selectors.schema_errors_for(submission=submission)[:200],
-            "can_retry": submission.status == "error" and permissions.can_retry_for(request.user, submission.provider),
+            "can_retry": collection_services.submission_is_retryable(submission=submission)
+            and permissions.can_retry_for(request.user, submission.provider),
             **approval_panel(request, submission),
         },
     )

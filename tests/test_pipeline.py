@@ -2,12 +2,15 @@
 
 import io
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from collections_app.models import RuleFailure, RuleResult, SchemaError, Submission
-from collections_app.pipeline.runner import claim, submission_process
+from collections_app.pipeline.ownership import claim
+from collections_app.pipeline.runner import submission_process
 from collections_app.rules.engine import run_rules
 from student_record.models import Instance, Student
 from student_record.sample_data import write_student_record
@@ -170,8 +173,11 @@ class TestIdempotence:
         submission = submit(provider, provider_user, collection, generated(provider, instances=60, defect_rate=0.2))
         snapshot = sorted(Instance.objects.filter(submission=submission).values_list("id", "husid", "numhus"))
         failures = sorted(RuleFailure.objects.filter(submission=submission).values_list("code", "line", "husid"))
-        # A worker died after claiming: the broker hands the same task id to another worker.
-        Submission.objects.filter(pk=submission.pk).update(status="processing", stage="rules")
+        # A worker died after claiming (its heartbeat stopped): the broker hands the same task id
+        # to another worker.
+        Submission.objects.filter(pk=submission.pk).update(
+            status="processing", stage="rules", heartbeat_at=timezone.now() - timedelta(minutes=1)
+        )
         submission_process(submission_id=submission.pk, task_id="task-1")
         submission.refresh_from_db()
         assert submission.status == "failed"
@@ -189,4 +195,6 @@ class TestIdempotence:
         submission = SubmissionFactory(provider=provider, uploaded_by=provider_user, collection=collection)
         assert claim(submission.pk, "a")
         assert not claim(submission.pk, "b")
+        # "a" again: its worker died and the broker redelivered it; it waits for a silent heartbeat.
+        Submission.objects.filter(pk=submission.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=1))
         assert claim(submission.pk, "a")

@@ -1,4 +1,4 @@
-"""Upload refusals, retry and the stalled-job sweep, at the service layer."""
+"""Upload refusals and retry, at the service layer (the sweep of lost jobs: test_worker_recovery.py)."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from collections_app.models import Submission
-from collections_app.services import submission_create, submission_retry, submissions_mark_stalled
+from collections_app.services import submission_create, submission_retry
 from core.errors import ActionRefused
 
 from .factories import CollectionFactory, SubmissionFactory
@@ -102,16 +102,3 @@ def test_retry_requeues_only_errored_submissions(
     assert submission.status == "passed" and submission.error_message == ""
     with pytest.raises(ActionRefused):
         submission_retry(submission=submission, user=provider_user)
-
-
-def test_stalled_processing_submissions_become_retryable_errors(provider, provider_user, collection):
-    now = timezone.now()
-    stalled = SubmissionFactory(provider=provider, uploaded_by=provider_user, collection=collection,
-                                status="processing", heartbeat_at=now - timedelta(hours=3))  # fmt: skip
-    alive = SubmissionFactory(provider=provider, uploaded_by=provider_user, collection=collection,
-                              status="processing", heartbeat_at=now - timedelta(minutes=1))  # fmt: skip
-    assert submissions_mark_stalled(now=now) == 1
-    stalled.refresh_from_db()
-    alive.refresh_from_db()
-    assert stalled.status == "error" and "Retry" in stalled.error_message
-    assert alive.status == "processing"

@@ -2,9 +2,11 @@
 
 import io
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from collections_app.models import RuleFailure, Submission
 from collections_app.pipeline.runner import submission_process
@@ -46,8 +48,10 @@ def test_parallel_copy_load_outside_a_transaction(setup_rows, settings):
     assert submission.status == "failed", submission.error_message
     assert Instance.objects.filter(submission=submission).count() == submission.instance_count == 300
     stored = Student.objects.filter(submission=submission).count()
-    # Running the whole job again (a redelivery) leaves exactly the same rows.
-    Submission.objects.filter(pk=submission.pk).update(status="processing")
+    # Running the whole job again (a redelivery after its worker died) leaves exactly the same rows.
+    Submission.objects.filter(pk=submission.pk).update(
+        status="processing", heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
     failures = RuleFailure.objects.filter(submission=submission).count()
     submission_process(submission_id=submission.pk, task_id="pg")
     assert Student.objects.filter(submission=submission).count() == stored

@@ -2,10 +2,9 @@
 stages (the Student record's linking) -> verdict. What a kind's file looks like and where its
 records go comes from collections_app.kinds; the runner names no kind.
 
-Work is claimed with a conditional UPDATE (queued, or processing under this same task id,
-which is what a redelivered task looks like after a worker died), so a duplicate delivery
-of a finished job does nothing and a redelivered one re-runs from the start. Every stage is
-idempotent: the same file gives the same rows, ids and failures however often it runs.
+Who may run a job, and the heartbeat that shows it is still running, are in ownership.py: every
+write here is conditional on the row still being this task's. Every stage is idempotent: the
+same file gives the same rows, ids and failures however often it runs.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from collections_app import kinds
@@ -36,56 +35,9 @@ from core.files import local_path
 
 from .load import RowSinks
 from .locate import LocatedError
+from .ownership import Heartbeat, OwnershipLost, ProgressReporter, claim, lock_owned, owned
 
 logger = logging.getLogger(__name__)
-
-# Share of the progress bar each stage fills, in order.
-STAGE_SPAN = {
-    Stage.SCHEMA: (0, 55),
-    Stage.LOADING: (55, 75),
-    Stage.RULES: (75, 92),
-    Stage.LINKING: (92, 99),
-}
-
-
-class ProgressReporter:
-    """Writes the stage and percentage to the submission row, only when the figure moves."""
-
-    def __init__(self, submission: Submission):
-        self.submission_id = submission.pk
-        self.last = (None, -1)
-
-    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
-        low, high = STAGE_SPAN[stage]
-        percent = int(low + (high - low) * min(max(fraction, 0.0), 1.0))
-        if (stage, percent) == self.last:
-            return
-        self.last = (stage, percent)
-        fields = {"stage": stage, "progress": percent, "heartbeat_at": timezone.now()}
-        if message:
-            fields["stage_message"] = message
-        Submission.objects.filter(pk=self.submission_id).update(**fields)
-
-    def for_stage(self, stage: str):
-        return lambda done, total: self(stage, done / total if total else 1.0)
-
-
-def claim(submission_id: int, task_id: str) -> bool:
-    """Take the job, unless it is finished or another task owns it."""
-    return bool(
-        Submission.objects.filter(pk=submission_id)
-        .filter(Q(status=SubmissionStatus.QUEUED) | Q(status=SubmissionStatus.PROCESSING, task_id=task_id))
-        .update(
-            status=SubmissionStatus.PROCESSING,
-            task_id=task_id,
-            stage=Stage.SCHEMA,
-            progress=0,
-            error_message="",
-            started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            finished_at=None,
-        )
-    )
 
 
 def submission_process(*, submission_id: int, task_id: str) -> None:
@@ -93,20 +45,28 @@ def submission_process(*, submission_id: int, task_id: str) -> None:
         logger.info("submission %s: nothing to do for task %s", submission_id, task_id)
         return
     submission = Submission.objects.select_related("collection", "provider").get(pk=submission_id)
+    heartbeat = Heartbeat(submission_id, task_id)
     try:
-        _run(submission)
+        with heartbeat:
+            _run(submission, ProgressReporter(submission, task_id, heartbeat.lost))
+    except OwnershipLost:
+        logger.warning("submission %s: task %s lost it to another task; its work is left to that one",
+                       submission_id, task_id)  # fmt: skip
     except Exception as exc:
+        if heartbeat.lost.is_set():  # its statement was cancelled because the job was taken away
+            logger.warning("submission %s: task %s stopped after losing it (%s)", submission_id, task_id, exc)
+            return
         logger.exception("submission %s failed in stage %s", submission_id, submission.stage)
-        Submission.objects.filter(pk=submission_id, task_id=task_id).update(
+        owned(submission_id, task_id).update(
             status=SubmissionStatus.ERROR,
             error_message=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
 
 
-def _run(submission: Submission) -> None:
+def _run(submission: Submission, report: ProgressReporter) -> None:
     kind = kinds.get(submission.collection.kind)
-    report = ProgressReporter(submission)
+    task_id = report.task_id
     timings: dict[str, float] = {}
 
     # schema: one streaming pass validates the file and extracts its rows, which are already
@@ -132,13 +92,14 @@ def _run(submission: Submission) -> None:
         timings["schema"] = time.perf_counter() - started
         if outcome.errors:
             sinks.abort()
-            _reject(submission, outcome.errors, outcome.total_error_count, timings)
+            _reject(submission, task_id, outcome.errors, outcome.total_error_count, timings)
             return
 
         started = time.perf_counter()
         report(Stage.LOADING, 0, f"Storing {outcome.records:,} {kind.record_noun}")
         sinks.commit()
-        Submission.objects.filter(pk=submission.pk).update(**outcome.submission_fields)
+        if not owned(submission.pk, task_id).update(**outcome.submission_fields):
+            raise OwnershipLost
         timings["loading"] = time.perf_counter() - started
     finally:
         sinks.abort()  # nothing left to throw away once committed
@@ -156,14 +117,16 @@ def _run(submission: Submission) -> None:
         messages.append(extra.run(submission=submission, progress=report.for_stage(extra.stage)))
         timings[extra.stage] = time.perf_counter() - started
 
+    report.check()
     started = time.perf_counter()
-    _finish(submission, kind, " ".join(m for m in messages if m), timings)
+    _finish(submission, kind, task_id, " ".join(m for m in messages if m), timings)
     timings["verdict"] = time.perf_counter() - started
-    Submission.objects.filter(pk=submission.pk).update(stage_timings=timings)
+    Submission.objects.filter(pk=submission.pk, task_id=task_id).update(stage_timings=timings)
 
 
-def _reject(submission: Submission, errors: list[LocatedError], total: int, timings) -> None:
+def _reject(submission: Submission, task_id: str, errors: list[LocatedError], total: int, timings) -> None:
     with transaction.atomic():
+        lock_owned(submission, task_id)
         SchemaError.objects.filter(submission=submission).delete()
         SchemaError.objects.bulk_create(
             SchemaError(submission=submission, line=e.line, path=e.path[:300], message=e.message) for e in errors
@@ -186,7 +149,7 @@ def _reject(submission: Submission, errors: list[LocatedError], total: int, timi
         )
 
 
-def _finish(submission: Submission, kind: kinds.RecordKind, stages_message: str, timings) -> None:
+def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages_message: str, timings) -> None:
     totals = {
         row["severity"]: row["n"]
         for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
@@ -207,6 +170,7 @@ def _finish(submission: Submission, kind: kinds.RecordKind, stages_message: str,
         changes = kind.changes_since(previous.pk, submission.pk)
     verdict = SubmissionStatus.FAILED if errors else SubmissionStatus.PASSED
     with transaction.atomic():
+        lock_owned(submission, task_id)
         newer_done = Submission.objects.filter(
             provider=submission.provider_id,
             collection=submission.collection_id,

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0004_records_moved_to_student_record'),
+        ('collections_app', '0005_records_moved_to_student_record'),
     ]
 
     operations = [

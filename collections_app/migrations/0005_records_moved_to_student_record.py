@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0003_failure_other_instance'),
+        ('collections_app', '0004_submission_queue_and_heartbeat'),
         ('hin', '0002_instance_moved_to_student_record'),
         ('student_record', '0001_initial'),
     ]
