@@ -196,6 +196,8 @@ def test_worker_survives_redis_stopping_mid_job(
 
             _wait_for(mid_job, 90, "the job to get going", worker_log)
             server.stop(stop_signal)  # no persistence: the queue and the unacked message are gone
+            first.refresh_from_db()
+            assert first.status == "processing", "the job ended before Redis stopped: make the file bigger"
             time.sleep(1)
             server.start()  # same port
             back_at = time.monotonic()
