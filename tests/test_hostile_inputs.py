@@ -84,6 +84,12 @@ def deep_nesting(levels: int = 10_000) -> bytes:
     return head + b"<Student>" * levels + b"</Student>" * levels + b"\n    <Student>" + tail
 
 
+def restarted() -> bytes:
+    """lxml's feed parser begins a new document after an error it swallowed (see parse.py)."""
+    broken = b'<?xml version="1.0"?><StudentRecord><Institution><RECID>23051</RECIX>'
+    return broken + b" " * (32768 - len(broken)) + GOOD
+
+
 def zip_bytes() -> bytes:
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -288,6 +294,9 @@ REJECTED = {
     "bytes that are not UTF-8": Rejected(
         lambda c: GOOD.replace(b"Smith", b"Sm\xefth", 1), at(b"Sm\xefth"), ("not valid UTF-8", UTF8_REQUIRED)
     ),
+    "a broken start, then a whole file at lxml's next 32 KB chunk": Rejected(
+        lambda c: restarted(), lambda c: 1, (NOT_WELL_FORMED, "RECIX")
+    ),
     # Entities and DTDs: never expanded, fetched or read; the DOCTYPE alone rejects the file.
     "XXE reading a local file": Rejected(
         lambda c: with_doctype(
@@ -412,6 +421,7 @@ ACCEPTED = {
     + b"<!-- after -->\n<?after root?>\n",
     "markup in a name": good(FNAMES=SCRIPT),
     "a formula in a name": good(SURNAME=FORMULA),
+    "a 50 KB comment before the root": GOOD.replace(b"?>\n", b"?>\n<!--" + b" padding " * 5000 + b"-->\n", 1),
 }
 
 

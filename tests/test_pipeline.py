@@ -219,6 +219,29 @@ class TestTruncatedFiles:
         assert first.surname == f"{surname}-Jones"  # the text around the PI joined up
 
 
+class TestWhatLxmlSwallows:
+    """After a fatal error it does not report, lxml's feed parser starts a new document with the
+    next chunk it reads (iterparse reads 32 KB at a time)."""
+
+    def test_a_whole_file_after_a_broken_start_is_not_taken_for_the_file(self, provider, provider_user, collection):
+        broken = b'<?xml version="1.0"?><StudentRecord><Institution><RECID>23051</RECIX>'
+        content = broken + b" " * (32768 - len(broken)) + generated(provider, instances=3)
+        submission = submit(provider, provider_user, collection, content)
+        assert submission.status == "rejected"
+        assert stored_rows(submission) == 0
+        error = SchemaError.objects.get(submission=submission)
+        assert error.line == 1
+        assert "Opening and ending tag mismatch: RECID line 1 and RECIX" in error.message
+
+    def test_a_long_prolog_is_still_fine(self, provider, provider_user, collection):
+        whole = generated(provider, instances=3)
+        declaration, body = whole.split(b"?>\n", 1)
+        content = declaration + b"?>\n<!--" + b" padding " * 5000 + b"-->\n" + body
+        submission = submit(provider, provider_user, collection, content)
+        assert submission.status == "passed", list(SchemaError.objects.values_list("message", flat=True))
+        assert submission.instance_count == 3
+
+
 HOSTILE_FILES = {
     "malformed": b"<StudentRecord><Institution><RECID>23051</RECID></StudentRecord>",
     "xxe": (

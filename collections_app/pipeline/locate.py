@@ -81,12 +81,19 @@ def locate_errors(path, schema, *, cap: int, root_tag: str, fallback=()) -> tupl
     A file that is not well-formed gets that one error alone: schema errors found before it
     may be artefacts of the damage (a truncated last record is missing its elements).
     """
-    errors = _locate(path, schema, cap, root_tag, fallback)
+    errors = find_errors(path, schema, cap=cap, root_tag=root_tag)
+    if not errors:
+        # Should not happen, but never claim a file is invalid without saying why.
+        errors = [LocatedError(line=e.line or None, path="", message=plain_message(e.message)) for e in fallback]
+        errors = errors[:cap] or [
+            LocatedError(line=None, path="", message=f"The file could not be read as a Student record. {AGAIN}")
+        ]
     schema_errors = len(fallback) if len(errors) > 1 or errors[0].path else 0
     return errors, max(len(errors), schema_errors)
 
 
-def _locate(path, schema, cap: int, root_tag: str, fallback) -> list[LocatedError]:
+def find_errors(path, schema, *, cap: int, root_tag: str) -> list[LocatedError]:
+    """The file's errors, up to `cap`: none if it is well-formed and valid."""
     etree.clear_error_log()
     errors: list[LocatedError] = []
     scan = _Scan(schema, cap, root_tag, errors)
@@ -116,12 +123,7 @@ def _locate(path, schema, cap: int, root_tag: str, fallback) -> list[LocatedErro
             return [error]
         return [ends_early(last_line)]
     scan.finish()
-    if not errors:
-        # Should not happen, but never claim a file is invalid without saying why.
-        errors = [LocatedError(line=e.line or None, path="", message=plain_message(e.message)) for e in fallback]
-    return errors[:cap] or [
-        LocatedError(line=None, path="", message=f"The file could not be read as a Student record. {AGAIN}")
-    ]
+    return errors[:cap]
 
 
 class _Scan:

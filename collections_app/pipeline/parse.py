@@ -8,11 +8,15 @@ finds each error's line and path (see locate.py).
 
 With a schema attached, lxml does not see libxml2's well-formedness errors (see locate.py):
 a fatal error just stops the events, and a file cut short after a complete element parses
-"successfully". So the pass checks two things it can see instead: the root element's end
-tag arrived, and a processing instruction with a fresh random token, fed after the last byte
-of the file, came back as the very last event. A fatal error anywhere, the file ending before
-its root element closes, or anything but comments and PIs after the root (an unterminated
-comment or PI would swallow the marker) each break one of them.
+"successfully"; after such an error lxml even starts a new document with the next chunk. So
+the pass checks what it can see instead: the root element's end tag arrived, in the document
+the first element belonged to, and a processing instruction with a fresh random token, fed
+with the file's last chunk, came back as the very last event. A fatal error, the file ending
+before its root closes, or anything but comments and PIs after the root (an unterminated
+comment or PI swallows the marker) each break one of them. A new document started after an
+error that came before any element is the one case those checks cannot see, and it can only
+begin after the first chunk: a file whose first element comes that late (a 32 KB prolog) is
+checked by the second pass even when the fast one accepted it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import TextIO
 from lxml import etree
 
 from .ids import record_id
-from .locate import LocatedError, locate_errors
+from .locate import LocatedError, find_errors, locate_errors
 from .xmlsafe import SAFE_PARSE_OPTIONS, encoding_problem, load_schema
 
 SCHEMA_FILE = "student_record_v1.xsd"
@@ -106,11 +110,13 @@ class ProgressReader:
         self._trailer = trailer
         self._read = self._next_report = 0
         self._next: bytes | None = None
+        self.chunks = 0  # handed to lxml so far
 
     def read(self, size=-1):
         chunk = self._raw.read(size) if self._next is None else self._next
         self._next = self._raw.read(size) if chunk else b""
         self._read += len(chunk)
+        self.chunks += 1
         if self._callback and self._read >= self._next_report:
             self._next_report = self._read + self._step
             self._callback(self._read, self._total)
@@ -160,7 +166,7 @@ def parse_student_record(
             **_PARSE_OPTIONS,
         )
         first_root = None
-        root_closed = marker_last = pis_inside = False
+        root_closed = marker_last = pis_inside = late_start = False
         failure: etree.XMLSyntaxError | None = None
         try:
             for event, element in context:
@@ -172,6 +178,9 @@ def parse_student_record(
                     continue
                 marker_last = False
                 if first_root is None:
+                    # After an error lxml swallowed, the next chunk starts a new document, which
+                    # the checks below cannot tell from the first if the first gave no element.
+                    late_start = reader.chunks > 1
                     first_root = element.getroottree().getroot()
                     prolog_error = _check_prolog(path, first_root)
                     if prolog_error:
@@ -198,7 +207,11 @@ def parse_student_record(
         # The whole file was read, as one document: its root closed, and nothing but comments
         # and PIs followed (lxml starts a new document after an error it swallowed).
         complete = root_closed and marker_last and context.root is first_root
-        if not outcome.errors and (failure is not None or not complete):
+        if complete and late_start and not outcome.errors:
+            # Its first record came after the first chunk (a prolog of 32 KB or more, or that
+            # new document): only a pass without the schema can tell whether it is well-formed.
+            outcome.errors = find_errors(path, schema, cap=error_cap, root_tag=ROOT_TAG)
+        elif not outcome.errors and (failure is not None or not complete):
             prolog_error = _check_prolog(path, _root_start(path)) if first_root is None else None
             if prolog_error:
                 outcome.errors.append(prolog_error)
