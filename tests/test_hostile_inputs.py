@@ -294,6 +294,15 @@ REJECTED = {
     "bytes that are not UTF-8": Rejected(
         lambda c: GOOD.replace(b"Smith", b"Sm\xefth", 1), at(b"Sm\xefth"), ("not valid UTF-8", UTF8_REQUIRED)
     ),
+    "an unfinished tag after the root": Rejected(
+        lambda c: GOOD + b"<", lambda c: last_line(GOOD) + 1, (NOT_WELL_FORMED, "Extra content")
+    ),
+    "an unterminated comment after the root": Rejected(
+        lambda c: GOOD + b"<!-- the end", lambda c: last_line(GOOD) + 1, (NOT_WELL_FORMED, "Comment not terminated")
+    ),
+    "an element after the root, then 40 KB of padding": Rejected(
+        lambda c: GOOD + b"<x/>" + b" " * 40_000, lambda c: last_line(GOOD) + 1, (NOT_WELL_FORMED, "Extra content")
+    ),
     "a broken start, then a whole file at lxml's next 32 KB chunk": Rejected(
         lambda c: restarted(), lambda c: 1, (NOT_WELL_FORMED, "RECIX")
     ),
