@@ -368,6 +368,11 @@ REJECTED = {
         "/StudentRecord/Institution/RECID",
     ),
     # Valid XML, but not within the format's limits.
+    "a million processing instructions after the records": Rejected(
+        lambda c: GOOD.replace(b"  </Institution>", b"<?pi?>" * 1_000_000 + b"\n  </Institution>"),
+        at(b"<?pi?>"),
+        ("more than 1,000 processing instructions", "Remove them and upload again"),
+    ),
     "elements nested 10,000 deep": Rejected(
         lambda c: deep_nesting(), at(b"<Student><Student>"), ("nested too deeply", FIX_AND_UPLOAD)
     ),

@@ -96,6 +96,9 @@ class ParseOutcome:
 
 END_MARK = "portal-end-of-file"
 _PARSE_OPTIONS = {**SAFE_PARSE_OPTIONS, "remove_pis": False}  # the end marker is a PI
+# PIs are kept as nodes (lxml would crash collecting PI events without them), and those after
+# the last record are not dropped, so a file of nothing else would fill memory: cap them.
+MAX_PIS = 1000
 
 
 class ProgressReader:
@@ -167,14 +170,21 @@ def parse_student_record(
         )
         first_root = None
         root_closed = marker_last = pis_inside = late_start = False
+        pis = 0
         failure: etree.XMLSyntaxError | None = None
         try:
             for event, element in context:
                 if event == "pi":
-                    if element.getparent() is not None:
-                        pis_inside = True  # in the data: the text around it is split
                     # Ours comes last or not at all; any of the file's own are ignored.
                     marker_last = element.target == END_MARK and element.text == token
+                    if marker_last:
+                        continue
+                    pis += 1
+                    if pis > MAX_PIS:
+                        outcome.errors.append(_too_many_pis(element))
+                        break
+                    if element.getparent() is not None:
+                        pis_inside = True  # in the data: the text around it is split
                     continue
                 marker_last = False
                 if first_root is None:
@@ -262,6 +272,15 @@ def _check_prolog(path, root) -> LocatedError | None:
             )
         return LocatedError(line=root.sourceline, path=f"/{name.localname}", message=message)
     return None
+
+
+def _too_many_pis(pi) -> LocatedError:
+    return LocatedError(
+        line=pi.sourceline,
+        path="",
+        message=f"The file has more than {MAX_PIS:,} processing instructions (<?…?>) by line {pi.sourceline:,}: "
+        "a Student record file has no need of them. Remove them and upload again.",
+    )
 
 
 def _root_start(path):
