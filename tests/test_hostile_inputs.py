@@ -170,7 +170,7 @@ REFUSED = {
 
 
 @pytest.fixture
-def collections(db):
+def four_collections(db):
     now = timezone.now()
     factories.CollectionFactory()  # C23051, open
     factories.CollectionFactory(
@@ -218,7 +218,7 @@ def media_files(settings) -> list[Path]:
 
 
 @pytest.mark.parametrize("name", list(REFUSED))
-def test_refused_at_upload(name, api, collections, env, settings, provider, django_capture_on_commit_callbacks):
+def test_refused_at_upload(name, api, four_collections, env, settings, provider, django_capture_on_commit_callbacks):
     case = REFUSED[name]
     response = upload(api, case.content(env), django_capture_on_commit_callbacks, collection=case.collection)
     assert response.status_code == case.status, response.content
@@ -231,7 +231,9 @@ def test_refused_at_upload(name, api, collections, env, settings, provider, djan
     assert media_files(settings) == []
 
 
-def test_refused_through_the_upload_form_too(client, provider_user, collections, django_capture_on_commit_callbacks):
+def test_refused_through_the_upload_form_too(
+    client, provider_user, four_collections, django_capture_on_commit_callbacks
+):
     """The web form goes through the same checks and shows the same message."""
     client.force_login(provider_user)
     utf16 = GOOD.decode().replace("UTF-8", "UTF-16").encode("utf-16")
@@ -389,7 +391,7 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("name", list(REJECTED))
-def test_rejected_by_the_pipeline(name, api, collections, env, provider, django_capture_on_commit_callbacks):
+def test_rejected_by_the_pipeline(name, api, four_collections, env, provider, django_capture_on_commit_callbacks):
     case = REJECTED[name]
     content = case.content(env)
     response = upload(api, content, django_capture_on_commit_callbacks)
@@ -440,7 +442,7 @@ ACCEPTED = {
 
 
 @pytest.mark.parametrize("name", list(ACCEPTED))
-def test_accepted_and_stored_as_written(name, api, collections, env, django_capture_on_commit_callbacks):
+def test_accepted_and_stored_as_written(name, api, four_collections, env, django_capture_on_commit_callbacks):
     response = upload(api, ACCEPTED[name], django_capture_on_commit_callbacks)
     assert response.status_code == 202
     data = api.get(f"{API}/submissions/{response.json()['id']}/").json()
@@ -453,7 +455,7 @@ def test_accepted_and_stored_as_written(name, api, collections, env, django_capt
     assert expected in names
 
 
-def test_markup_in_a_name_is_shown_escaped(client, provider_user, collections, django_capture_on_commit_callbacks):
+def test_markup_in_a_name_is_shown_escaped(client, provider_user, four_collections, django_capture_on_commit_callbacks):
     """A name with a script tag, on a record that fails a rule, shown on the failures page."""
     content = student_record(student(FNAMES=SCRIPT, HUSID="9811681234563"))  # wrong check digit
     client.force_login(provider_user)
@@ -466,7 +468,7 @@ def test_markup_in_a_name_is_shown_escaped(client, provider_user, collections, d
     assert SCRIPT not in page
 
 
-def test_the_same_bytes_twice(api, collections, settings, django_capture_on_commit_callbacks):
+def test_the_same_bytes_twice(api, four_collections, settings, django_capture_on_commit_callbacks):
     """Decision: a second upload of identical bytes is accepted as a new submission and processed
     again, as the code does today. It is sensible: re-sending a file is how a provider re-runs
     the checks (after the rules changed, or after an error), and nothing is duplicated: the
