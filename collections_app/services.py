@@ -31,6 +31,7 @@ from .models import (
     SubmissionStatus,
     WarningConfirmation,
 )
+from .pipeline.xmlsafe import encoding_problem
 from .uploads import file_too_large_message
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ def _check_file(uploaded_file: UploadedFile) -> None:
     uploaded_file.seek(0)
     head = uploaded_file.read(1024)
     uploaded_file.seek(0)
+    problem = encoding_problem(head)
+    if problem:
+        raise UploadRefused(problem, code="not_utf8")
     start = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not start.startswith(b"<"):
         raise UploadRefused(
