@@ -33,6 +33,7 @@ from .models import (
     WarningConfirmation,
 )
 from .pipeline.ownership import LOST_TOO_OFTEN
+from .pipeline.xmlsafe import encoding_problem
 from .tasks import process_submission
 from .uploads import file_too_large_message
 
@@ -87,6 +88,9 @@ def _check_file(uploaded_file: UploadedFile) -> None:
     uploaded_file.seek(0)
     head = uploaded_file.read(1024)
     uploaded_file.seek(0)
+    problem = encoding_problem(head)
+    if problem:
+        raise ActionRefused(problem, code="not_utf8")
     start = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not start.startswith(b"<"):
         raise ActionRefused(

@@ -197,6 +197,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@returns.examp
 
 # Celery: no broker configured means tasks run in-process, eagerly (the demo default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
+# Broker outages (issue 15): workers and beat retry Redis for as long as it is away, at start-up too
+# (by default they give up and exit after 100 attempts, about 46 minutes). A job whose broker
+# connection drops keeps running: its work goes to PostgreSQL, and a restarted Redis without
+# persistence has lost its message, so cancelling it (Celery 6's default) would lose the job.
+# Celery is pinned below 5.7 in pyproject.toml: 5.7.0's worker exits when Redis drops mid-job.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None

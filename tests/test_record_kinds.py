@@ -14,7 +14,7 @@ from lxml import etree
 from collections_app import kinds
 from collections_app.models import RuleFailure, Severity, SubmissionStatus
 from collections_app.pipeline.ids import record_id
-from collections_app.pipeline.locate import locate_schema_errors, syntax_errors
+from collections_app.pipeline.locate import locate_errors
 from collections_app.pipeline.parsing import COPY_ESCAPES, ParseOutcome, ProgressReader
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
 from collections_app.rules import registry
@@ -79,8 +79,14 @@ def tiny_kind(db, tmp_path):
                     out.write("\t".join(str(f) for f in fields) + "\n")
                     item.clear()
             except etree.XMLSyntaxError as exc:
-                outcome.errors = syntax_errors(exc) or locate_schema_errors(
-                    path, schema, cap=error_cap, fallback=exc.error_log, root_tag="TinyReturn", record_tag="Item"
+                outcome.errors, outcome.total_error_count = locate_errors(
+                    path,
+                    schema,
+                    cap=error_cap,
+                    root_tag="TinyReturn",
+                    record_tag="Item",
+                    label="Tiny return",
+                    fallback=exc.error_log,
                 )
         outcome.records = count
         outcome.submission_fields = {"instance_count": count}

@@ -55,8 +55,10 @@ class StreamingCopy:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {self.table} WHERE submission_id = %s", [self.submission_id])
                 try:
+                    # `size` positionally: with DEBUG on, Django's CursorDebugWrapper.copy_expert
+                    # takes (sql, file, *args) and refuses keywords.
                     cursor.copy_expert(
-                        f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN", self._source, size=1 << 16
+                        f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN", self._source, 1 << 16
                     )
                 finally:
                     # If COPY stopped early, keep reading so the parser never blocks on a full pipe.
@@ -119,7 +121,7 @@ class SpooledRows:
             if connection.vendor == "postgresql":
                 sql = f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
                 with open(self.path, encoding="utf-8") as handle:
-                    cursor.copy_expert(sql, handle, size=1 << 20)
+                    cursor.copy_expert(sql, handle, 1 << 20)  # positionally, as above
                 cursor.execute(f"ANALYZE {self.table}")
             else:
                 placeholders = ", ".join(["%s"] * len(self.columns))

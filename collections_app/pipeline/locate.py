@@ -1,10 +1,15 @@
-"""Find where a file breaks the schema, with line numbers and element paths.
+"""Find what is wrong with a file the fast pass did not accept: line numbers and element paths.
 
-lxml's streaming validation (used by the fast pass) reports schema errors without lines.
-This slower pass runs only for files already known to be invalid: it validates each record
-element (e.g. the Student record's <Student>, a global element in its XSD, so a subtree
-validates with its original line numbers) on its own, drops it, and finally validates the
-remaining envelope.
+The fast pass (parse.py) validates while it streams, but lxml reports schema errors from it
+without lines, and it cannot report well-formedness errors at all: libxml2's schema SAX plug
+(xmlSchemaSAXPlug) swaps in a SAX handler without the structured-error callback lxml had
+installed, so the parser's errors never reach lxml's error log. This slower pass runs only for
+files already known to be bad. It parses again without a schema, feeding the file in chunks
+so that a file which simply stops (every byte was fine and the parser wanted more: a
+truncated upload) is told apart from one that is broken. If the file is well-formed, each
+record element (the Student record's <Student>, a global element in its XSD, so a subtree
+validates with its original line numbers) and dropped, and finally the remaining envelope.
+The record element and the kind's name come from the kind's parser (`record_tag`, `label`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from lxml import etree
 
 from .xmlsafe import SAFE_PARSE_OPTIONS
 
+CHUNK = 1 << 16
+
 
 @dataclass(frozen=True)
 class LocatedError:
@@ -26,6 +33,8 @@ class LocatedError:
 
 _PARSER_DOMAINS = {etree.ErrorDomains.PARSER, etree.ErrorDomains.NAMESPACE, etree.ErrorDomains.IO}
 _ELEMENT_PREFIX = re.compile(r"^Element '([^']+)'(?:, attribute '[^']+')?: ")
+_NOT_UTF8 = {etree.ErrorTypes.ERR_INVALID_ENCODING, etree.ErrorTypes.ERR_UNSUPPORTED_ENCODING}
+AGAIN = "Correct the file (or export it again) and upload it again."
 
 
 def plain_message(message: str) -> str:
@@ -35,56 +44,128 @@ def plain_message(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
-def syntax_errors(exc: etree.XMLSyntaxError) -> list[LocatedError]:
-    """Well-formedness errors (the file is not XML): the first one, with its line."""
-    for entry in exc.error_log:
-        if entry.domain in _PARSER_DOMAINS:
-            return [
-                LocatedError(
-                    line=entry.line or exc.lineno,
-                    path="",
-                    message=f"The file is not well-formed XML: {entry.message.strip()} "
-                    f"(line {entry.line}, column {entry.column}).",
-                )
-            ]
-    if not len(exc.error_log):
-        return [LocatedError(line=exc.lineno, path="", message=f"The file could not be read: {exc}")]
-    return []
+def ends_early(line: int) -> LocatedError:
+    return LocatedError(
+        line=line,
+        path="",
+        message=f"The file ends early, at line {line:,}: it is incomplete. Upload the whole file.",
+    )
 
 
-def locate_schema_errors(path, schema, *, cap: int, fallback, root_tag: str, record_tag: str) -> list[LocatedError]:
-    errors: list[LocatedError] = []
-    try:
-        _locate(path, schema, cap, root_tag, record_tag, errors)
-    except etree.XMLSyntaxError as exc:
-        # Not well-formed after all (libxml2 can stop late, e.g. on entity amplification).
-        errors.extend(syntax_errors(exc) or [LocatedError(line=exc.lineno, path="", message=str(exc))])
+def malformed(exc: etree.XMLSyntaxError, *, label: str) -> LocatedError:
+    """A well-formedness error (the file is not XML from this point): the first one, located."""
+    entry = next((e for e in exc.error_log if e.domain in _PARSER_DOMAINS), None)
+    line = (entry.line if entry else exc.lineno) or None
+    column = entry.column if entry else (exc.offset or 0) + 1
+    text = (entry.message if entry else exc.msg or str(exc)).strip()
+    where = f"line {line:,}, column {column}" if line else "an unknown line"
+    if entry is not None and entry.type in _NOT_UTF8:
+        message = (
+            f"The file is not valid UTF-8 at {where} ({text}). UTF-8 is required: save or export the file "
+            "as UTF-8 and upload it again."
+        )
+    elif entry is not None and entry.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        # libxml2's limits on untrusted input (nesting depth, text length); its message
+        # suggests a parser option, which is no help to whoever uploaded the file.
+        limit = "elements are nested too deeply" if "depth" in text else "a value is far too long"
+        message = f"The file is not a plausible {label} file: at {where}, {limit}. {AGAIN}"
+    else:
+        message = f"The file is not well-formed XML at {where}: {text}. {AGAIN}"
+    return LocatedError(line=line, path="", message=message)
+
+
+def locate_errors(
+    path, schema, *, cap: int, root_tag: str, record_tag: str, label: str, fallback=()
+) -> tuple[list[LocatedError], int]:
+    """The errors in a file the fast pass rejected, up to `cap` (never none), and how many
+    there are: schema errors past the cap are not looked for, so the count is the larger of
+    those found and those the fast pass saw (`fallback`, its error log).
+
+    A file that is not well-formed gets that one error alone: schema errors found before it
+    may be artefacts of the damage (a truncated last record is missing its elements).
+    """
+    errors = find_errors(path, schema, cap=cap, root_tag=root_tag, record_tag=record_tag, label=label)
     if not errors:
         # Should not happen, but never claim a file is invalid without saying why.
-        errors = [LocatedError(line=None, path="", message=plain_message(e.message)) for e in fallback]
+        errors = [LocatedError(line=e.line or None, path="", message=plain_message(e.message)) for e in fallback]
+        errors = errors[:cap] or [
+            LocatedError(line=None, path="", message=f"The file could not be read as a {label} file. {AGAIN}")
+        ]
+    schema_errors = len(fallback) if len(errors) > 1 or errors[0].path else 0
+    return errors, max(len(errors), schema_errors)
+
+
+def find_errors(path, schema, *, cap: int, root_tag: str, record_tag: str, label: str) -> list[LocatedError]:
+    """The file's errors, up to `cap`: none if it is well-formed and valid."""
+    etree.clear_error_log()
+    errors: list[LocatedError] = []
+    scan = _Scan(schema, cap, root_tag, record_tag, errors)
+    parser = etree.XMLPullParser(events=("end",), tag=(record_tag, root_tag), **SAFE_PARSE_OPTIONS)
+    newlines, tail = 0, b""
+    with open(path, "rb") as raw:
+        try:
+            while chunk := raw.read(CHUNK):
+                newlines += chunk.count(b"\n")
+                tail = chunk
+                parser.feed(chunk)
+                scan.take(parser.read_events())
+        except etree.XMLSyntaxError as exc:
+            return [malformed(exc, label=label)]
+    if not tail:
+        return [LocatedError(line=1, path="", message="The file is empty. Upload the XML file for this collection.")]
+    try:
+        parser.close()
+        scan.take(parser.read_events())
+    except etree.XMLSyntaxError as exc:
+        last_line = newlines + (0 if tail.endswith(b"\n") else 1)
+        error = malformed(exc, label=label)
+        # libxml2 looks ahead lazily, so some errors (a stray "&") only surface at the end of
+        # the input, but at their own line. One on the last line, with the root still open,
+        # is the data running out: every byte so far was fine and the parser wanted more.
+        if scan.root_closed or (error.line or last_line) < last_line:
+            return [error]
+        return [ends_early(last_line)]
+    scan.finish()
     return errors[:cap]
 
 
-def _locate(path, schema, cap: int, root_tag: str, record_tag: str, errors: list[LocatedError]) -> None:
-    index = 0
-    etree.clear_error_log()
-    context = etree.iterparse(str(path), events=("end",), tag=record_tag, **SAFE_PARSE_OPTIONS)
-    for _event, record in context:
-        index += 1
-        if len(errors) < cap and not schema.validate(record):
-            prefix = _path_of(record.getparent()) + f"/{record_tag}[{index}]"
-            for entry in schema.error_log:
-                errors.append(_located(entry, prefix, strip=f"/{record_tag}"))
-                if len(errors) >= cap:
-                    break
-        parent = record.getparent()
-        parent.remove(record)
-    root = context.root
-    # The envelope without its records: header fields, element order, unexpected elements.
-    if root is not None and len(errors) < cap and root.tag == root_tag and not schema.validate(root):
-        for entry in schema.error_log:
-            errors.append(_located(entry, "", strip=""))
-            if len(errors) >= cap:
+class _Scan:
+    """Validates each record element as the chunked parse delivers it, then drops it."""
+
+    def __init__(self, schema, cap: int, root_tag: str, record_tag: str, errors: list[LocatedError]):
+        self.schema, self.cap, self.root_tag, self.record_tag, self.errors = schema, cap, root_tag, record_tag, errors
+        self.records = 0
+        self.root = None
+
+    @property
+    def root_closed(self) -> bool:
+        return self.root is not None
+
+    def take(self, events) -> None:
+        for _event, element in events:
+            parent = element.getparent()
+            if element.tag != self.record_tag:
+                if parent is None:  # the root element's end tag
+                    self.root = element
+                continue
+            self.records += 1
+            if len(self.errors) < self.cap and not self.schema.validate(element):
+                prefix = _path_of(parent) + f"/{self.record_tag}[{self.records}]"
+                for entry in self.schema.error_log:
+                    self.errors.append(_located(entry, prefix, strip=f"/{self.record_tag}"))
+                    if len(self.errors) >= self.cap:
+                        break
+            if parent is not None:
+                parent.remove(element)
+
+    def finish(self) -> None:
+        """The envelope without its records: header fields, element order, unexpected elements."""
+        root = self.root
+        if root is None or len(self.errors) >= self.cap or root.tag != self.root_tag or self.schema.validate(root):
+            return
+        for entry in self.schema.error_log:
+            self.errors.append(_located(entry, "", strip=""))
+            if len(self.errors) >= self.cap:
                 break
 
 

@@ -35,16 +35,27 @@ class ParseOutcome:
 
 
 class ProgressReader:
-    """File wrapper that reports how far lxml has read, at most every `step` bytes."""
+    """File wrapper that reports how far lxml has read, at most every `step` bytes.
 
-    def __init__(self, raw, total: int, callback: ProgressCallback | None, step: int = 1 << 20):
+    `trailer` is returned with the file's last chunk, in the same read: lxml starts a new
+    document when a feed follows one whose error it swallowed, so a trailer fed on its own
+    could parse fine whatever came before it."""
+
+    def __init__(self, raw, total: int, callback: ProgressCallback | None, step: int = 1 << 20, trailer: bytes = b""):
         self._raw, self._total, self._callback, self._step = raw, total, callback, step
+        self._trailer = trailer
         self._read = self._next_report = 0
+        self._next: bytes | None = None
+        self.chunks = 0  # handed to lxml so far
 
     def read(self, size=-1):
-        chunk = self._raw.read(size)
+        chunk = self._raw.read(size) if self._next is None else self._next
+        self._next = self._raw.read(size) if chunk else b""
         self._read += len(chunk)
+        self.chunks += 1
         if self._callback and self._read >= self._next_report:
             self._next_report = self._read + self._step
             self._callback(self._read, self._total)
+        if not self._next and self._trailer:
+            chunk, self._trailer = chunk + self._trailer, b""
         return chunk
