@@ -234,6 +234,6 @@ def test_worker_survives_redis_stopping_mid_job(
     # The interrupted job ends exactly as an uninterrupted run of the same file does.
     interrupted = _fingerprint(first)
     assert interrupted["verdict"][0] == "failed" and first.instance_count == 30_000, first.error_message
-    Submission.objects.filter(pk=first.pk).update(status="queued")
+    Submission.objects.filter(pk=first.pk).update(status="queued", task_id="")  # free for any task to claim
     submission_process(submission_id=first.pk, task_id="uninterrupted")
     assert _fingerprint(first) == interrupted

@@ -29,6 +29,7 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+_UNSET = object()
 
 # Heartbeat every second, a job silent for 5 s is lost: the worker's and the test's settings.
 FAST_HEARTBEAT = {"PIPELINE_HEARTBEAT_INTERVAL": "1", "PIPELINE_HEARTBEAT_TIMEOUT": "5"}
@@ -194,20 +195,31 @@ def sending_to(url: str, *, connect_timeout: float | None = None, retry: bool | 
     ends. `connect_timeout` and `retry=False` make a send to a dead broker fail fast."""
     from portal.celery import app
 
-    keys = ("broker_write_url", "task_always_eager", "broker_connection_timeout", "task_publish_retry")
-    saved = {key: app.conf.get(key) for key in keys}
+    changes = {"broker_write_url": url, "task_always_eager": False}
+    if connect_timeout is not None:
+        changes["broker_connection_timeout"] = connect_timeout
+    if retry is not None:
+        changes["task_publish_retry"] = retry
+    saved = {key: app.conf.get(key) for key in changes}
+    # Celery (5.6) reads a key from the Django settings it was configured from (CELERY_ prefix)
+    # before its own conf, and tests/conftest.py sets CELERY_TASK_ALWAYS_EAGER there: change both.
+    django_keys = {f"CELERY_{key.upper()}": value for key, value in changes.items()}
+    django_saved = {key: getattr(settings, key, _UNSET) for key in django_keys}
     _reset_producer_pools(app)
     # Senders connect to broker_write_url; broker_url would lose to the CELERY_BROKER_URL variable.
-    app.conf.update(broker_write_url=url, task_always_eager=False)
-    if connect_timeout is not None:
-        app.conf.update(broker_connection_timeout=connect_timeout)
-    if retry is not None:
-        app.conf.update(task_publish_retry=retry)
+    app.conf.update(changes)
+    for key, value in django_keys.items():
+        setattr(settings, key, value)
     try:
         yield app
     finally:
         _reset_producer_pools(app)
         app.conf.update(saved)
+        for key, value in django_saved.items():
+            if value is _UNSET:
+                delattr(settings, key)
+            else:
+                setattr(settings, key, value)
 
 
 def closed_port_url(db: int = 3) -> str:
