@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts import permissions
-from collections_app.exports import csv_response
 from collections_app.models import Collection
+from core.csv import csv_response
 from core.formatting import uk_datetime_text
 
 from . import selectors

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from accounts.decorators import liaison_required
 from collections_app import selectors as collection_selectors
-from collections_app.exports import csv_response
 from collections_app.models import Collection, Submission
+from core.csv import csv_response
 from core.errors import ActionRefused
 from core.navigation import redirect_back
 from core.sorting import resolve_sort

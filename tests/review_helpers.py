@@ -1,4 +1,4 @@
-"""Shared builders for the review tests (tests/test_review_*.py)."""
+"""Shared builders for the review tests (tests/review/)."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
