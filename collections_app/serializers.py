@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import selectors
-from .collection_services import collection_check
+from .collection_services import COLLECTION_FIELDS, collection_check
 from .models import (
     Collection,
     RuleFailure,
@@ -50,21 +50,7 @@ class CollectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Collection
-        fields = [
-            "reference",
-            "name",
-            "kind",
-            "reporting_year",
-            "cohort",
-            "opens",
-            "approval_deadline",
-            "final_updates_deadline",
-            "closes_at",
-            "phase",
-            "contact_period_start",
-            "contact_period_end",
-            "previous",
-        ]
+        fields = [*COLLECTION_FIELDS, "closes_at", "phase"]
 
     def _current(self, attrs, name):
         """The value a field will have once saved: the new one, else the stored one on update."""
