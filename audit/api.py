@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 
-from portal.accounts import permissions
+from accounts import permissions
 
 from . import selectors
 from .filters import filters_from

@@ -6,3 +6,7 @@ class AuditConfig(AppConfig):
 
     name = "audit"
     verbose_name = "Audit log"
+
+    def ready(self):
+        # Stores the events services report through core.audit.audit_record.
+        from . import receivers  # noqa: F401

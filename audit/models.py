@@ -16,7 +16,7 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """One thing that happened, written once by audit.services.audit_record and never changed.
+    """One thing that happened, reported through core.audit.audit_record and never changed.
 
     The actor is null for system events (the pipeline's verdict). Provider, collection and
     submission are kept so the log can be scoped and filtered; `actor_name` keeps who it was

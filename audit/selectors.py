@@ -9,7 +9,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 
-from portal.accounts import permissions
+from accounts import permissions
 
 from .models import AuditEvent
 

@@ -1,11 +1,12 @@
-"""Writes for the audit log: one function, called by every service that changes state."""
+"""Writes for the audit log. Services report events through core.audit.audit_record; the
+receiver stores them here."""
 
 from __future__ import annotations
 
 from .models import AuditEvent
 
 
-def audit_record(
+def audit_event_store(
     *,
     actor,
     action: str,

@@ -8,10 +8,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from collections_app.exports import csv_response
+from accounts import permissions
 from collections_app.models import Collection
-from portal.accounts import permissions
-from portal.templatetags.portal_tags import uk_datetime_text
+from core.csv import csv_response
+from core.formatting import uk_datetime_text
 
 from . import selectors
 from .filters import filters_from

@@ -1,6 +1,6 @@
 """REST API v1 for collections and submissions: thin views over selectors, services and exports.
 
-Who may see or do what is decided in portal.accounts.permissions: querysets are scoped to what
+Who may see or do what is decided in accounts.permissions: querysets are scoped to what
 the caller may see (a foreign id is a 404, never a 403), and role-restricted actions use its
 permission classes.
 """
@@ -12,15 +12,22 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAcceptable
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts import permissions
-from portal.accounts.serializers import DetailSerializer
+from accounts import permissions
+from core.api import (
+    INVALID,
+    LIAISON_ONLY,
+    NOT_FOUND,
+    REFUSED,
+    CSVRenderer,
+    DownloadNegotiation,
+    PortalPagination,
+    problem,
+)
+from core.errors import ActionRefused
 
 from . import collection_services, exports, selectors, services
 from .models import Collection, Submission
@@ -28,7 +35,6 @@ from .serializers import (
     CollectionSerializer,
     FailureFilterSerializer,
     FailureSerializer,
-    ProblemSerializer,
     SchemaErrorSerializer,
     SubmissionListSerializer,
     SubmissionSerializer,
@@ -38,60 +44,17 @@ from .serializers import (
 from .uploads import upload_stopped_message
 
 
-class PortalPagination(PageNumberPagination):
-    """Page-numbered lists; `page_size` (up to 1000) overrides the default of 50."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-
-class CSVRenderer(renderers.BaseRenderer):
-    """Lets a client ask for text/csv. Downloads stream past it; it only renders error answers."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, dict) and "detail" in data:
-            return str(data["detail"]).encode(self.charset)
-        return b"" if data is None else str(data).encode(self.charset)
-
-
-class DownloadNegotiation(DefaultContentNegotiation):
-    """A download is a file whatever the client says it accepts: never answer 406 for it."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except NotAcceptable:
-            return renderers[0], renderers[0].media_type
-
-
-def problem(http_status: int, code: str, detail: str) -> Response:
-    return Response({"code": code, "detail": detail}, status=http_status)
-
-
-def refused(exc: services.UploadRefused) -> Response:
-    http_status = status.HTTP_403_FORBIDDEN if exc.code == "forbidden" else status.HTTP_400_BAD_REQUEST
-    return problem(http_status, exc.code, exc.message)
-
-
 def submission_status_response(request, submission: Submission) -> Response:
     submission.refresh_from_db()  # an eagerly run pipeline may already have moved it on
     data = SubmissionStatusSerializer(submission, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
 
-NOT_FOUND = OpenApiResponse(DetailSerializer, description="Not found, or not visible to the caller.")
 STATUS_ACCEPTED = OpenApiResponse(
     SubmissionStatusSerializer,
     description="Accepted and queued for processing. Poll `url` until `status` is no longer queued or processing.",
 )
-REFUSED = OpenApiResponse(ProblemSerializer, description="Refused; nothing was stored. `detail` says why.")
 SUBMISSION_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The submission's id.")
-LIAISON_ONLY = OpenApiResponse(DetailSerializer, description="Only agency liaison staff can do this.")
-INVALID = OpenApiResponse(description="Invalid: field name -> list of messages.")
 FAILURES_CSV_PATH = "/api/v1/submissions/{id}/failures.csv"
 SCHEMA_ERRORS_CSV_PATH = "/api/v1/submissions/{id}/schema-errors.csv"
 
@@ -194,18 +157,15 @@ class CollectionSubmissionsView(generics.GenericAPIView):
         uploaded_file = request.FILES.get("file")
         # Before the other fields: those after an oversized file in the body were never read.
         if stopped := upload_stopped_message(request):
-            return refused(services.UploadRefused(stopped, code="file_too_large"))
+            raise ActionRefused(stopped, code="file_too_large")
         provider = self._provider(request)
         if isinstance(provider, Response):
             return provider
         if uploaded_file is None:
             return problem(400, "no_file", 'No file was sent: send the XML file in the multipart field "file".')
-        try:
-            submission = services.submission_create(
-                collection=collection, provider=provider, user=request.user, uploaded_file=uploaded_file
-            )
-        except services.UploadRefused as exc:
-            return refused(exc)
+        submission = services.submission_create(
+            collection=collection, provider=provider, user=request.user, uploaded_file=uploaded_file
+        )
         return submission_status_response(request, submission)
 
     def _provider(self, request):
@@ -265,10 +225,7 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         submission = self.get_object()
-        try:
-            submission = services.submission_retry(submission=submission, user=request.user)
-        except services.UploadRefused as exc:
-            return refused(exc)
+        submission = services.submission_retry(submission=submission, user=request.user)
         return submission_status_response(request, submission)
 
     @extend_schema(

@@ -8,5 +8,5 @@ class CollectionsAppConfig(AppConfig):
     verbose_name = "Collections and submissions"
 
     def ready(self):
-        # Rules register themselves on import.
-        from . import rules  # noqa: F401
+        # The sweep task lives outside tasks.py (which services import); Celery must still know it.
+        from . import periodic  # noqa: F401

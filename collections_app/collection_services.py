@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from audit.services import audit_record
+from core.audit import audit_record
 
 from .models import Collection, CollectionKind
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .collection_services import LOCKED_ONCE_USED, collection_check, collection_is_in_use
+from .collection_services import COLLECTION_FIELDS, LOCKED_ONCE_USED, collection_check, collection_is_in_use
 from .models import Collection
 
 _DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -30,19 +30,7 @@ class DateInput(forms.DateInput):
 class CollectionForm(forms.ModelForm):
     class Meta:
         model = Collection
-        fields = [
-            "reference",
-            "name",
-            "kind",
-            "reporting_year",
-            "cohort",
-            "opens",
-            "approval_deadline",
-            "final_updates_deadline",
-            "contact_period_start",
-            "contact_period_end",
-            "previous",
-        ]
+        fields = list(COLLECTION_FIELDS)
         labels = {
             "final_updates_deadline": "Final-updates deadline",
             "previous": "Previous year's collection",

@@ -4,7 +4,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
-from portal.accounts.views import form_add_service_errors, liaison_required
+from accounts.decorators import liaison_required
+from core.forms import form_add_service_errors
 
 from . import collection_services
 from .forms import CollectionForm

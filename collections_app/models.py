@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from portal.accounts.models import Provider
+from accounts.models import Provider
 
 
 class CollectionKind(models.TextChoices):
@@ -43,6 +43,7 @@ class Collection(models.Model):
     )
 
     class Meta:
+        db_table = "collections_app_collection"  # named in hand-written SQL (hin.rules)
         ordering = ["-reporting_year", "reference"]
 
     def __str__(self):
@@ -136,7 +137,7 @@ class Submission(models.Model):
     # sweep (services.submissions_sweep) sends the task again from these.
     queued_at = models.DateTimeField(default=timezone.now)
     task_sent_at = models.DateTimeField(null=True, blank=True)
-    # Written by the running job every PIPELINE_HEARTBEAT_INTERVAL seconds (runner.Heartbeat).
+    # Written by the running job every PIPELINE_HEARTBEAT_INTERVAL seconds (pipeline.ownership.Heartbeat).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # Runs started since it was queued by an upload or a retry; capped by PIPELINE_MAX_ATTEMPTS.
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -161,6 +162,7 @@ class Submission(models.Model):
     file_recid = models.CharField(max_length=5, blank=True)
 
     class Meta:
+        db_table = "collections_app_submission"  # named in hand-written SQL (hin.rules)
         ordering = ["-uploaded_at", "-id"]
         indexes = [models.Index(fields=["provider", "collection", "-uploaded_at"])]
 
@@ -193,62 +195,6 @@ class Severity(models.TextChoices):
     WARNING = "warning", "Warning"
 
 
-# Stored record tables. Their primary keys are derived from (submission, position in file),
-# see collections_app.pipeline.ids: re-running a load writes the very same rows, and bulk COPY
-# needs no round trip to allocate ids. No database-level foreign keys: a per-row trigger check
-# would double the COPY time, and only the pipeline writes these rows, for a submission it holds.
-class Student(models.Model):
-    id = models.BigIntegerField(primary_key=True)
-    submission = models.ForeignKey(
-        Submission, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    line = models.PositiveIntegerField()
-    husid = models.CharField(max_length=13)
-    ownstu = models.CharField(max_length=20, blank=True)
-    fnames = models.CharField(max_length=100)
-    surname = models.CharField(max_length=100)
-    birthdte = models.DateField()
-    gender = models.CharField(max_length=1)
-    ethnic = models.CharField(max_length=2)
-    ucasnum = models.CharField(max_length=9, blank=True)
-
-    class Meta:
-        db_table = "sr_student"
-        indexes = [models.Index(fields=["submission", "husid"], name="sr_student_sub_husid")]
-
-
-class Instance(models.Model):
-    id = models.BigIntegerField(primary_key=True)
-    submission = models.ForeignKey(
-        Submission, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    student = models.ForeignKey(Student, on_delete=models.DO_NOTHING, related_name="instances", db_constraint=False)
-    line = models.PositiveIntegerField()
-    husid = models.CharField(max_length=13)  # denormalised from the student: HIN joins stay narrow
-    numhus = models.CharField(max_length=20)
-    ownpsd = models.CharField(max_length=20, blank=True)
-    qualaim = models.CharField(max_length=2)
-    ptitle = models.CharField(max_length=255)
-    comdate = models.DateField()
-    mode = models.CharField(max_length=2)
-    rsnleave = models.CharField(max_length=2, blank=True)
-    dateleft = models.DateField(null=True)
-    notact = models.CharField(max_length=2, blank=True)
-    qual1 = models.CharField(max_length=2, blank=True)
-    qual2 = models.CharField(max_length=2, blank=True)
-    yrllinst = models.CharField(max_length=2, blank=True)
-    totalts = models.CharField(max_length=4, blank=True)
-    qualent2 = models.CharField(max_length=2, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
-    domicile = models.CharField(max_length=2, blank=True)
-
-    class Meta:
-        db_table = "sr_instance"
-        indexes = [
-            models.Index(fields=["submission", "husid", "numhus"], name="sr_instance_sub_hin"),
-        ]
-
-
 class RuleResult(models.Model):
     """One rule's outcome for one submission (a row even when nothing failed)."""
 
@@ -268,14 +214,24 @@ class RuleFailure(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="failures", db_index=False)
     code = models.CharField(max_length=32)
     severity = models.CharField(max_length=8, choices=Severity.choices)
+    # The record a failure points at, as ids of the kind's own tables (Student record: sr_instance and
+    # sr_student; a kind with one table fills `instance` only). The foreign keys name the Student
+    # record's models by label, so the screens can join them; no database constraint ties them.
     instance = models.ForeignKey(
-        Instance, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        "student_record.Instance", null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
-    student = models.ForeignKey(Student, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    student = models.ForeignKey(
+        "student_record.Student", null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     # Year-on-year checks: the other year's record the failure is about (the linked or suggested
     # previous record; for check 7, which is reported on a previous record, the suggested current one).
     other_instance = models.ForeignKey(
-        Instance, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+        "student_record.Instance",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     line = models.PositiveIntegerField(null=True)
     husid = models.CharField(max_length=13, blank=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from portal.accounts import permissions
+from accounts import permissions
 
 from .models import Collection, RuleFailure, RuleResult, SchemaError, Severity, Submission, WarningConfirmation
 from .rules import get_rule

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import selectors
-from .collection_services import collection_check
+from .collection_services import COLLECTION_FIELDS, collection_check
 from .models import (
     Collection,
     RuleFailure,
@@ -50,21 +50,7 @@ class CollectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Collection
-        fields = [
-            "reference",
-            "name",
-            "kind",
-            "reporting_year",
-            "cohort",
-            "opens",
-            "approval_deadline",
-            "final_updates_deadline",
-            "closes_at",
-            "phase",
-            "contact_period_start",
-            "contact_period_end",
-            "previous",
-        ]
+        fields = [*COLLECTION_FIELDS, "closes_at", "phase"]
 
     def _current(self, attrs, name):
         """The value a field will have once saved: the new one, else the stored one on update."""
@@ -111,16 +97,6 @@ class CollectionSerializer(serializers.ModelSerializer):
 
 
 # -- submissions ----------------------------------------------------------------------------
-
-
-class ProblemSerializer(serializers.Serializer):
-    """A refused request: a stable machine-readable code and a message to show the user."""
-
-    code = serializers.CharField(
-        help_text="e.g. collection_closed, collection_not_open, empty_file, not_xml, file_too_large, no_file, "
-        "provider_not_found, kind_not_supported, not_retryable, forbidden."
-    )
-    detail = serializers.CharField()
 
 
 @extend_schema_field(OpenApiTypes.BINARY)

@@ -16,14 +16,15 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from audit.services import audit_record
-from portal.accounts import permissions
-from portal.accounts.models import Provider
+from accounts import permissions
+from accounts.models import Provider
+from core.audit import audit_record
+from core.errors import ActionRefused
 
+from . import kinds
 from .models import (
     COMPLETED,
     Collection,
-    CollectionKind,
     RuleFailure,
     Severity,
     Stage,
@@ -31,19 +32,12 @@ from .models import (
     SubmissionStatus,
     WarningConfirmation,
 )
+from .pipeline.ownership import LOST_TOO_OFTEN
 from .pipeline.xmlsafe import encoding_problem
+from .tasks import process_submission
 from .uploads import file_too_large_message
 
 logger = logging.getLogger(__name__)
-
-
-class UploadRefused(Exception):
-    """An upload that is refused before any work: nothing is stored."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 LIAISON_UPLOAD_REFUSED = (
@@ -69,12 +63,12 @@ def collection_check_open(*, collection: Collection, at=None) -> None:
     at = at or timezone.now()
     phase = collection.phase(at)
     if phase == "not_open":
-        raise UploadRefused(
+        raise ActionRefused(
             f"{collection.reference} is not open yet: uploads open on {_local(collection.opens)}.",
             code="collection_not_open",
         )
     if phase == "closed":
-        raise UploadRefused(
+        raise ActionRefused(
             f"{collection.reference} closed on {_local(collection.closes_at)}: uploads are no longer "
             "accepted. Contact Liaison if you need to change approved data.",
             code="collection_closed",
@@ -83,12 +77,12 @@ def collection_check_open(*, collection: Collection, at=None) -> None:
 
 def _check_file(uploaded_file: UploadedFile) -> None:
     if uploaded_file.size == 0:
-        raise UploadRefused(
+        raise ActionRefused(
             "The file is empty. Choose the XML file exported from your student records system.", code="empty_file"
         )
     if uploaded_file.size > settings.MAX_UPLOAD_BYTES:
         # Second line of defence: UploadLimitHandler has normally stopped the upload already.
-        raise UploadRefused(
+        raise ActionRefused(
             file_too_large_message(size=uploaded_file.size, limit=settings.MAX_UPLOAD_BYTES), code="file_too_large"
         )
     uploaded_file.seek(0)
@@ -96,10 +90,10 @@ def _check_file(uploaded_file: UploadedFile) -> None:
     uploaded_file.seek(0)
     problem = encoding_problem(head)
     if problem:
-        raise UploadRefused(problem, code="not_utf8")
+        raise ActionRefused(problem, code="not_utf8")
     start = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not start.startswith(b"<"):
-        raise UploadRefused(
+        raise ActionRefused(
             "This file is not XML. Upload the XML file for this collection (not a spreadsheet, ZIP or CSV).",
             code="not_xml",
         )
@@ -142,9 +136,11 @@ def submission_create(
 ) -> Submission:
     """Accept an upload: check it may be made, keep the raw file, queue the pipeline."""
     if not permissions.can_upload_for(user, provider):
-        raise UploadRefused(upload_refusal_message(user), code="forbidden")
-    if collection.kind != CollectionKind.STUDENT_RECORD:
-        raise UploadRefused("Contact details files cannot be processed by the portal yet.", code="kind_not_supported")
+        raise ActionRefused(upload_refusal_message(user), code="forbidden")
+    if not kinds.is_registered(collection.kind):
+        raise ActionRefused(
+            f"{collection.get_kind_display()} files cannot be processed by the portal yet.", code="kind_not_supported"
+        )
     collection_check_open(collection=collection, at=at)
     _check_file(uploaded_file)
 
@@ -187,7 +183,7 @@ def submission_retry(*, submission: Submission, user) -> Submission:
     or one still queued a minute after it was queued (its task never reached a worker). Sending a
     queued one's task again is harmless: whichever task a worker takes first runs it, once."""
     if not permissions.can_retry_for(user, submission.provider):
-        raise UploadRefused("You can only retry your own provider's submissions.", code="forbidden")
+        raise ActionRefused("You can only retry your own provider's submissions.", code="forbidden")
     now = timezone.now()
     with transaction.atomic():
         claimed = (
@@ -205,7 +201,7 @@ def submission_retry(*, submission: Submission, user) -> Submission:
             )
         )
         if not claimed:
-            raise UploadRefused(
+            raise ActionRefused(
                 "Only a submission that stopped with a processing error, or one still waiting to start "
                 f"{_seconds(settings.PIPELINE_QUEUED_TIMEOUT)} after it was queued, can be retried.",
                 code="not_retryable",
@@ -217,8 +213,6 @@ def submission_retry(*, submission: Submission, user) -> Submission:
 
 def _send(submission_id: int, *, task_id: str | None = None) -> bool:
     """Hand the submission's task to the broker; False if the broker cannot be reached."""
-    from .tasks import process_submission
-
     try:
         process_submission.apply_async(args=[submission_id], task_id=task_id)
     except Exception as exc:  # any broker or network error: the submission stays queued for the sweep
@@ -260,7 +254,7 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
       instead, for the provider to retry.
     - A queued submission whose task never reached the broker (an outage during the upload) is
       sent once PIPELINE_QUEUED_TIMEOUT seconds old; one sent but never started (the broker lost
-      it) again every PIPELINE_RESEND_AFTER seconds. A task sent twice runs once (runner.claim).
+      it) again every PIPELINE_RESEND_AFTER seconds. A task sent twice runs once (pipeline.ownership.claim).
 
     Returns how many were re-queued, put in error and sent."""
     now = now or timezone.now()
@@ -273,8 +267,6 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
             pk=pk, status=SubmissionStatus.PROCESSING, task_id=task_id, heartbeat_at=heartbeat_at
         )
         if attempts >= settings.PIPELINE_MAX_ATTEMPTS:
-            from .pipeline.runner import LOST_TOO_OFTEN
-
             if still_lost.update(
                 status=SubmissionStatus.ERROR, error_message=LOST_TOO_OFTEN.format(attempts=attempts), finished_at=now
             ):
@@ -303,21 +295,12 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
         was_sent = Q(task_sent_at=sent_at) if sent_at else Q(task_sent_at__isnull=True)
         if not Submission.objects.filter(was_sent, pk=pk, status=SubmissionStatus.QUEUED).update(task_sent_at=now):
             continue
-        # A row re-queued after a lost worker waits for the task id it was given (runner.claim).
+        # A row re-queued after a lost worker waits for the task id it was given (pipeline.ownership.claim).
         if not _send(pk, task_id=task_id or None):
             Submission.objects.filter(pk=pk, task_sent_at=now).update(task_sent_at=sent_at)
             break  # the broker is down: the others wait for the next sweep
         swept["sent"] += 1
     return swept
-
-
-class ActionRefused(Exception):
-    """A write the portal refuses, with a message that says why and what to do instead."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: str, user) -> int:

@@ -1,9 +1,12 @@
-"""Celery tasks: thin wrappers that receive ids and call services."""
+"""Celery tasks: thin wrappers that receive ids and call the pipeline or a service.
+
+The upload service queues `process_submission`; the periodic sweep (beat) is in periodic.py, so
+that this module imports no service (services import it to queue work).
+"""
 
 from celery import shared_task
 
 from .pipeline.runner import submission_process
-from .services import submissions_sweep
 
 
 @shared_task(
@@ -14,8 +17,3 @@ from .services import submissions_sweep
 )
 def process_submission(self, submission_id: int) -> None:
     submission_process(submission_id=submission_id, task_id=self.request.id or "")
-
-
-@shared_task(name="collections.sweep_submissions")
-def sweep_submissions() -> dict[str, int]:
-    return submissions_sweep()

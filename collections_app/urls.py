@@ -7,7 +7,6 @@ from . import views
 urlpatterns = [
     path("collections/<str:reference>/", views.collection_detail, name="collection_detail"),
     path("collections/<str:reference>/upload/", views.collection_upload, name="collection_upload"),
-    path("submissions/<int:pk>/", views.submission_detail, name="submission_detail"),
     path("submissions/<int:pk>/status.json", views.submission_status, name="submission_status"),
     path("submissions/<int:pk>/retry/", views.submission_retry_view, name="submission_retry"),
     path("submissions/<int:pk>/failures/", views.submission_failures, name="submission_failures"),

@@ -11,8 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.accounts import permissions
-from portal.accounts.models import Provider
+from accounts import permissions
+from accounts.models import Provider
+from core.errors import ActionRefused
 
 from . import selectors, services
 from .exports import failures_csv, schema_errors_csv
@@ -74,15 +75,15 @@ def collection_upload(request, reference):
     uploaded = request.FILES.get("file")
     try:
         if stopped := upload_stopped_message(request):
-            raise services.UploadRefused(stopped, code="file_too_large")
+            raise ActionRefused(stopped, code="file_too_large")
         if provider is None:  # not provider staff: liaison do not upload (the service says why)
-            raise services.UploadRefused(services.upload_refusal_message(request.user), code="forbidden")
+            raise ActionRefused(services.upload_refusal_message(request.user), code="forbidden")
         if uploaded is None:
-            raise services.UploadRefused("Choose a file to upload.", code="no_file")
+            raise ActionRefused("Choose a file to upload.", code="no_file")
         submission = services.submission_create(
             collection=collection, provider=provider, user=request.user, uploaded_file=uploaded
         )
-    except services.UploadRefused as refused:
+    except ActionRefused as refused:
         if wants_json:
             return JsonResponse(
                 {"code": refused.code, "detail": refused.message}, status=403 if refused.code == "forbidden" else 400
@@ -93,31 +94,6 @@ def collection_upload(request, reference):
     if wants_json:
         return JsonResponse({"id": submission.pk, "url": url}, status=202)
     return redirect(url)
-
-
-@login_required
-@require_GET
-def submission_detail(request, pk):
-    from review.views import approval_panel  # review builds on this app: import when used
-
-    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
-    summaries = selectors.rule_summaries(submission=submission)
-    failing = [s for s in summaries if s.failure_count]
-    largest = max((s.failure_count for s in failing), default=0)
-    return render(
-        request,
-        "collections/submission_detail.html",
-        {
-            "submission": submission,
-            "collection": submission.collection,
-            "summaries": summaries,
-            "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
-            "schema_errors": selectors.schema_errors_for(submission=submission)[:200],
-            "can_retry": services.submission_is_retryable(submission=submission)
-            and permissions.can_retry_for(request.user, submission.provider),
-            **approval_panel(request, submission),
-        },
-    )
 
 
 @login_required
@@ -146,7 +122,7 @@ def submission_retry_view(request, pk):
     try:
         services.submission_retry(submission=submission, user=request.user)
         messages.success(request, "The submission has been queued to run again.")
-    except services.UploadRefused as refused:
+    except ActionRefused as refused:
         messages.error(request, refused.message)
     return redirect("submission_detail", pk=pk)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.response import Response
 
 from collections_app import selectors as collection_selectors
@@ -16,10 +15,8 @@ from collections_app.api import (
     SUBMISSION_ID,
     PortalPagination,
     SubmissionCSVView,
-    problem,
 )
-from collections_app.serializers import ProblemSerializer
-from portal.accounts.serializers import DetailSerializer
+from core.api import DetailSerializer, ProblemSerializer
 
 from . import exports, selectors
 from .serializers import (
@@ -93,17 +90,12 @@ class HinConfirmView(generics.GenericAPIView):
         submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         body = HinConfirmSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            confirmed = collection_services.warning_confirm(
-                submission=submission,
-                failure_ids=body.validated_data["failures"],
-                reason=body.validated_data["reason"],
-                user=request.user,
-            )
-        except collection_services.ActionRefused as refused:
-            return problem(status.HTTP_400_BAD_REQUEST, refused.code, refused.message)
-        except PermissionDenied as denied:
-            return problem(status.HTTP_403_FORBIDDEN, "forbidden", str(denied))
+        confirmed = collection_services.warning_confirm(
+            submission=submission,
+            failure_ids=body.validated_data["failures"],
+            reason=body.validated_data["reason"],
+            user=request.user,
+        )
         return Response({"confirmed": confirmed})
 
 

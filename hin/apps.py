@@ -8,5 +8,6 @@ class HinConfig(AppConfig):
     verbose_name = "HIN linking"
 
     def ready(self):
-        # The HIN checks register themselves as linking-stage rules on import.
-        from . import rules, workspace  # noqa: F401
+        # The HIN checks register themselves as linking-stage rules on import, and linking as the
+        # Student record's extra pipeline stage.
+        from . import kind_stage, rules, workspace  # noqa: F401

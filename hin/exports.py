@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from collections_app.exports import csv_response
-from collections_app.models import Instance, RuleFailure, Submission
+from collections_app.models import RuleFailure, Submission
+from core.csv import csv_response
+from student_record.models import Instance
 
 from .selectors import RECORD_FIELDS, HinFinding, HinRecord, hin_findings_resolve
 

@@ -1,6 +1,7 @@
 from django.db import models
 
-from collections_app.models import Instance, Submission
+from collections_app.models import Submission
+from student_record.models import Instance
 
 
 class LinkKind(models.TextChoices):

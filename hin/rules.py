@@ -30,17 +30,23 @@ previous record with no incoming record and no match is HIN7h. Where several rec
 the best suggestion is taken (live before closed; continuing before new; then file order),
 found with window functions over BPQ groups rather than a pairwise join.
 
+Every check's SQL takes the same named parameters (``_params``): %(previous)s, the previous
+year's submission, and %(period_start)s, the first day of the reporting period.
+
 Check 7 rows are about the previous year's record: instance, student, line, HUSID and NUMHUS
 are that record's; the message names the suggested incoming record. Categories go in
 ``field`` ("category 1") as well as in the message.
 """
 
 from datetime import date
+from functools import partial
 
-from collections_app.models import Severity
-from collections_app.rules.registry import rule
+from collections_app.models import CollectionKind, Severity
+from collections_app.rules import registry
 
 from .workspace import LINKING, UNLINKED_COLUMNS, closed_off
+
+rule = partial(registry.rule, record_kind=CollectionKind.STUDENT_RECORD)
 
 # The previous submission's year label ("2022/23") and collection reference, as a one-row table.
 PREVIOUS_YEAR = """
@@ -49,7 +55,7 @@ PREVIOUS_YEAR = """
            pc.reference AS ref
     FROM collections_app_submission ps
     JOIN collections_app_collection pc ON pc.id = ps.collection_id
-    WHERE ps.id = %s
+    WHERE ps.id = %(previous)s
 """
 
 
@@ -61,19 +67,21 @@ def _shown(expression: str) -> str:
     return f"CASE WHEN {expression} = '' THEN '(blank)' ELSE {expression} END"
 
 
-def _period_start(ctx) -> str:
-    return date(ctx.reporting_year, 8, 1).isoformat()
+def _params(ctx) -> dict:
+    """The named parameters of every check: the previous year's submission and the start of the
+    reporting period (1 August)."""
+    return {"previous": ctx.previous_submission_id, "period_start": date(ctx.reporting_year, 8, 1).isoformat()}
 
 
 def _unlinked_records(side: str, *, closed: bool | None = None, comdate: str = "", matchable=False) -> str:
     """Rows of hin_unlinked for one side ('c' current, 'p' previous). `closed` filters on closed
-    off; `comdate` ("<" or ">=") compares COMDATE with one param (the period start); `matchable`
+    off; `comdate` ("<" or ">=") compares COMDATE with %(period_start)s; `matchable`
     keeps only records with a POSTCODE (a BPQ match needs one)."""
     conditions = ""
     if closed is not None:
         conditions += f" AND closed = {1 if closed else 0}"
     if comdate:
-        conditions += f" AND comdate {comdate} %s"
+        conditions += f" AND comdate {comdate} %(period_start)s"
     if matchable:
         conditions += " AND postcode <> ''"
     return f"SELECT {UNLINKED_COLUMNS} FROM hin_unlinked WHERE side = '{side}'{conditions}"
@@ -128,7 +136,7 @@ def _linked_pairs(condition: str, field: str, value: str, message: str):
             CROSS JOIN ({PREVIOUS_YEAR}) y
             WHERE {condition}
             """,
-            [ctx.previous_submission_id],
+            _params(ctx),
         )
 
     return sql
@@ -193,19 +201,16 @@ def hin2_comdate_in_period(ctx):
     the programme, but its COMDATE is on or after the start of the reporting period (1 August).
     Either the link is wrong (a new programme needs a new NUMHUS) or COMDATE should be the
     original one; or confirm a data quality improvement."""
-    select, params = _linked_pairs(
-        "h.c_comdate >= %s",
+    return _linked_pairs(
+        "h.c_comdate >= %(period_start)s",
         "COMDATE",
         _change("CAST(h.c_comdate AS VARCHAR)", "CAST(h.p_comdate AS VARCHAR)"),
-        "'COMDATE ' || CAST(h.c_comdate AS VARCHAR) || ' is on or after ' || %s"
+        "'COMDATE ' || CAST(h.c_comdate AS VARCHAR) || ' is on or after ' || %(period_start)s"
         " || ', the start of the reporting period, but this HIN was already returned in ' || y.label"
         " || ' (' || y.ref || ', COMDATE ' || CAST(h.p_comdate AS VARCHAR) || '). If the student started a new'"
         " || ' programme, give this record a new NUMHUS; if the link is right, restore COMDATE '"
         " || CAST(h.p_comdate AS VARCHAR) || ' or confirm the change as a data quality improvement.'",
     )(ctx)
-    start = _period_start(ctx)
-    # Params in text order: the message's period start, then y, then the condition's date.
-    return select, [start, *params, start]
 
 
 _field_changed(
@@ -302,7 +307,6 @@ def hin6_no_link_continuing(ctx):
     POSTCODE and QUALAIM match a previous record that was live and has no link either (restore
     that HUSID/NUMHUS); category 2: they match a previous record that was closed off; category 3:
     no match (restore the HIN, correct COMDATE, or report the record missing from last year)."""
-    start = _period_start(ctx)
     sql = f"""
         WITH y AS ({PREVIOUS_YEAR}),
         u AS (
@@ -348,14 +352,16 @@ def hin6_no_link_continuing(ctx):
         FROM c
         CROSS JOIN y
     """
-    return sql, [ctx.previous_submission_id, start]
+    return sql, _params(ctx)
 
 
 # Report C: check 7. ----------------------------------------------------------------------------
 
 
-# Incoming records first, and among them those that began before the period (param: its start).
-CURRENT_FIRST_CONTINUING_FIRST = "CASE WHEN side = 'c' THEN 0 ELSE 1 END, CASE WHEN comdate < %s THEN 0 ELSE 1 END"
+# Incoming records first, and among them those that began before the period.
+CURRENT_FIRST_CONTINUING_FIRST = (
+    "CASE WHEN side = 'c' THEN 0 ELSE 1 END, CASE WHEN comdate < %(period_start)s THEN 0 ELSE 1 END"
+)
 
 
 def _live_hins_and_their_best_match() -> str:
@@ -373,7 +379,8 @@ def _live_hins_and_their_best_match() -> str:
             SELECT u.*, {_best_match(CURRENT_FIRST_CONTINUING_FIRST)} FROM u
         ),
         p AS (
-            SELECT r.*, CASE WHEN r.match_side <> 'c' THEN 0 WHEN m.comdate < %s THEN 1 ELSE 2 END AS category,
+            SELECT r.*,
+                   CASE WHEN r.match_side <> 'c' THEN 0 WHEN m.comdate < %(period_start)s THEN 1 ELSE 2 END AS category,
                    m.id AS m_id, m.husid AS m_husid, m.numhus AS m_numhus, m.ptitle AS m_ptitle,
                    m.comdate AS m_comdate, m.line AS m_line
             FROM r
@@ -381,12 +388,6 @@ def _live_hins_and_their_best_match() -> str:
             WHERE r.side = 'p'
         )
     """
-
-
-def _check7_params(ctx) -> list:
-    start = _period_start(ctx)
-    # y; r's window (twice: side and id); p's category.
-    return [ctx.previous_submission_id, start, start, start]
 
 
 @rule(
@@ -422,7 +423,7 @@ def hin7g_live_hin_matched(ctx):
         CROSS JOIN y
         WHERE p.category > 0
     """
-    return sql, _check7_params(ctx)
+    return sql, _params(ctx)
 
 
 @rule(
@@ -451,7 +452,7 @@ def hin7h_live_hin_missing(ctx):
         CROSS JOIN y
         WHERE p.category = 0
     """
-    return sql, _check7_params(ctx)
+    return sql, _params(ctx)
 
 
 # Report D: check 8. ----------------------------------------------------------------------------
@@ -492,4 +493,4 @@ def hin8_possible_link(ctx):
         CROSS JOIN y
         WHERE c.side = 'c' AND c.match_side = 'p'
     """
-    return sql, [ctx.previous_submission_id]
+    return sql, _params(ctx)

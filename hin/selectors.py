@@ -6,16 +6,10 @@ from datetime import date
 
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
-from collections_app.models import (
-    Instance,
-    RuleFailure,
-    RuleResult,
-    Submission,
-    SubmissionStatus,
-    WarningConfirmation,
-)
+from collections_app.models import RuleFailure, RuleResult, Submission, SubmissionStatus, WarningConfirmation
 from collections_app.rules import get_rule
 from collections_app.selectors import confirmations_for, warning_counts, with_confirmation
+from student_record.models import Instance
 
 from .models import HinLink, LinkKind
 

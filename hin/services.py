@@ -20,24 +20,25 @@ def links_add_suggestions(*, submission_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE hin_link SET kind = %s, previous_instance_id = s.previous_id
+            UPDATE hin_link SET kind = %(suggested)s, previous_instance_id = s.previous_id
             FROM (
                 SELECT current_id, MIN(previous_id) AS previous_id FROM (
                     SELECT instance_id AS current_id, other_instance_id AS previous_id, code
-                    FROM sr_rule_failure WHERE submission_id = %s AND code IN ({suggesting})
+                    FROM sr_rule_failure WHERE submission_id = %(submission)s AND code IN ({suggesting})
                     UNION ALL
                     SELECT other_instance_id, instance_id, code
-                    FROM sr_rule_failure WHERE submission_id = %s AND code = 'HIN7g'
+                    FROM sr_rule_failure WHERE submission_id = %(submission)s AND code = 'HIN7g'
                 ) pairs
                 WHERE previous_id IS NOT NULL AND current_id IS NOT NULL
                   AND NOT (code = 'HIN8' AND EXISTS (
-                      SELECT 1 FROM sr_rule_failure h6 WHERE h6.submission_id = %s AND h6.code = 'HIN6'
+                      SELECT 1 FROM sr_rule_failure h6 WHERE h6.submission_id = %(submission)s AND h6.code = 'HIN6'
                         AND h6.instance_id = pairs.current_id AND h6.other_instance_id IS NOT NULL))
                 GROUP BY current_id
             ) s
-            WHERE hin_link.submission_id = %s AND hin_link.kind = %s AND hin_link.current_instance_id = s.current_id
+            WHERE hin_link.submission_id = %(submission)s AND hin_link.kind = %(no_link)s
+              AND hin_link.current_instance_id = s.current_id
             """,
-            [LinkKind.SUGGESTED, submission_id, submission_id, submission_id, submission_id, LinkKind.NONE],
+            {"suggested": LinkKind.SUGGESTED, "no_link": LinkKind.NONE, "submission": submission_id},
         )
 
 

@@ -9,11 +9,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import permissions
 from collections_app import selectors as collection_selectors
 from collections_app import services as collection_services
 from collections_app.exports import submission_filename
-from portal.accounts import permissions
-from portal.navigation import redirect_back
+from core.errors import ActionRefused
+from core.navigation import redirect_back
 
 from . import exports, selectors
 
@@ -90,7 +91,7 @@ def _confirm(request, submission):
         confirmed = collection_services.warning_confirm(
             submission=submission, failure_ids=ids, reason=request.POST.get("reason", ""), user=request.user
         )
-    except collection_services.ActionRefused as refused:
+    except ActionRefused as refused:
         messages.error(request, refused.message)
     except PermissionDenied as denied:
         messages.error(request, str(denied))

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from collections_app.models import CollectionKind
 from collections_app.rules.registry import stage_setup
 
 from .models import HinLink, LinkKind
@@ -54,17 +55,18 @@ PAIR_FIELDS = {  # column -> (current side, previous side)
 UNLINKED_COLUMNS = "side, id, student_id, line, husid, numhus, ptitle, comdate, birthdte, postcode, qualaim, closed"
 
 
-def _unlinked_side(side: str) -> str:
-    """Records of submission %s (1st param) whose HIN is absent from submission %s (2nd)."""
+def _unlinked_side(side: str, *, records: str, other: str) -> str:
+    """Records of the submission in named parameter `records` whose HIN is absent from the
+    submission in named parameter `other`."""
     return f"""
         SELECT '{side}' AS side, i.id, i.student_id, i.line, i.husid, i.numhus, i.ptitle, i.comdate, s.birthdte,
                i.postcode, i.qualaim, CASE WHEN {closed_off("i")} THEN 1 ELSE 0 END AS closed
         FROM sr_instance i
         JOIN sr_student s ON s.id = i.student_id
-        WHERE i.submission_id = %s
+        WHERE i.submission_id = %({records})s
           AND NOT EXISTS (
               SELECT 1 FROM sr_instance l
-              WHERE l.submission_id = %s AND l.husid = i.husid AND l.numhus = i.numhus
+              WHERE l.submission_id = %({other})s AND l.husid = i.husid AND l.numhus = i.numhus
           )
     """
 
@@ -74,13 +76,18 @@ def _drop_linking_tables(cursor) -> None:
     cursor.execute("DROP TABLE IF EXISTS hin_unlinked")
 
 
-@stage_setup(stage=LINKING)
+@stage_setup(stage=LINKING, record_kind=CollectionKind.STUDENT_RECORD)
 @contextmanager
 def linking_workspace(ctx):
     """Store the HIN links and build hin_pair and hin_unlinked (see the module docstring) for
     the checks; drop the temporary tables after them, whatever happened."""
     pair_columns = ", ".join(f"{c} AS c_{name}, {p} AS p_{name}" for name, (c, p) in PAIR_FIELDS.items())
-    prev, cur = ctx.previous_submission_id, ctx.submission_id
+    params = {
+        "previous": ctx.previous_submission_id,
+        "current": ctx.submission_id,
+        "by_hin": LinkKind.HIN,
+        "no_link": LinkKind.NONE,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL work_mem = %s", [settings.RULES_WORK_MEM])
@@ -90,27 +97,26 @@ def linking_workspace(ctx):
             CREATE TEMP TABLE hin_pair AS
             SELECT c.id, c.student_id, c.line, c.husid, c.numhus, p.id AS p_id, {pair_columns}
             FROM sr_instance c
-            JOIN sr_instance p ON p.submission_id = %s AND p.husid = c.husid AND p.numhus = c.numhus
+            JOIN sr_instance p ON p.submission_id = %(previous)s AND p.husid = c.husid AND p.numhus = c.numhus
             JOIN sr_student cs ON cs.id = c.student_id
             JOIN sr_student ps ON ps.id = p.student_id
-            WHERE c.submission_id = %s
+            WHERE c.submission_id = %(current)s
             """,
-            [prev, cur],
+            params,
         )
-        cursor.execute(
-            f"CREATE TEMP TABLE hin_unlinked AS {_unlinked_side('c')} UNION ALL {_unlinked_side('p')}",
-            [cur, prev, prev, cur],
-        )
+        current_side = _unlinked_side("c", records="current", other="previous")
+        previous_side = _unlinked_side("p", records="previous", other="current")
+        cursor.execute(f"CREATE TEMP TABLE hin_unlinked AS {current_side} UNION ALL {previous_side}", params)
         # Deleting first in the same transaction makes a re-run store each link once.
-        HinLink.objects.filter(submission_id=cur).delete()
+        HinLink.objects.filter(submission_id=ctx.submission_id).delete()
         cursor.execute(
             """
             INSERT INTO hin_link (submission_id, current_instance_id, previous_instance_id, kind)
-            SELECT %s, id, p_id, %s FROM hin_pair
+            SELECT %(current)s, id, p_id, %(by_hin)s FROM hin_pair
             UNION ALL
-            SELECT %s, id, NULL, %s FROM hin_unlinked WHERE side = 'c'
+            SELECT %(current)s, id, NULL, %(no_link)s FROM hin_unlinked WHERE side = 'c'
             """,
-            [cur, LinkKind.HIN, cur, LinkKind.NONE],
+            params,
         )
         if connection.vendor == "postgresql":
             # Autovacuum never analyzes temporary tables. The checks only scan hin_pair, so it

@@ -33,10 +33,10 @@ Audit:
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from accounts import api as accounts_api
 from audit import api as audit_api
 from collections_app import api as collections_api
 from hin import api as hin_api
-from portal.accounts import api as accounts_api
 from review import api as review_api
 
 app_name = "api"

@@ -1,4 +1,4 @@
-from portal.accounts import permissions
+from accounts import permissions
 
 
 def roles(request):

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from accounts.models import Provider
 from collections_app.models import Collection, Submission, SubmissionStatus
-from portal.accounts.models import Provider, User
-from portal.templatetags.portal_tags import uk_datetime_text
+from core.formatting import uk_datetime_text
+from core.sorting import resolve_sort
 from review import selectors as review_selectors
+from review.models import OverrideStatus
 from review.selectors import CollectionState, QueryCounts
 
 PHASE_LABELS = {
@@ -140,28 +142,6 @@ def provider_dashboard(*, provider: Provider, user=None, at: datetime | None = N
 # --- Liaison tables -------------------------------------------------------------------------------
 
 
-def _parse_sort(sort: str, *, table: str, allowed: dict[str, tuple[str, ...]]) -> list[str] | None:
-    name = sort.removeprefix("-").removeprefix(f"{table}.")
-    if not sort.removeprefix("-").startswith(f"{table}.") or name not in allowed:
-        return None
-    fields = allowed[name]
-    if sort.startswith("-"):
-        fields = tuple(f.removeprefix("-") if f.startswith("-") else f"-{f}" for f in fields)
-    return list(fields)
-
-
-def resolve_sort(sort: str, *, table: str, allowed: dict[str, tuple[str, ...]], default: str) -> tuple[list[str], str]:
-    """Turn a `?sort=` value such as "-providers.ukprn" into order_by fields for `table`.
-
-    Only whitelisted keys are honoured; anything else (or another table's key) gives the default.
-    Returns (order_by fields, the effective sort value) so headers can show the current order.
-    """
-    fields = _parse_sort(sort, table=table, allowed=allowed)
-    if fields is None:
-        sort, fields = default, _parse_sort(default, table=table, allowed=allowed)
-    return fields, sort
-
-
 PROVIDER_SORTS = {
     "name": ("name",),
     "ukprn": ("ukprn",),
@@ -177,14 +157,6 @@ COLLECTION_SORTS = {
     "opens": ("opens", "reference"),
     "approval": ("approval_deadline", "reference"),
     "final": ("final_updates_deadline", "reference"),
-}
-USER_SORTS = {
-    "username": ("username",),
-    "name": ("last_name", "first_name", "username"),
-    "email": ("email", "username"),
-    "role": ("role", "username"),
-    "provider": ("provider__name", "username"),
-    "active": ("is_active", "username"),
 }
 
 
@@ -252,21 +224,6 @@ def liaison_collections(*, q: str = "", sort: str = "", at: datetime | None = No
     return rows, effective
 
 
-def user_list(*, q: str = "", sort: str = "") -> tuple[list[User], str]:
-    order_by, effective = resolve_sort(sort, table="users", allowed=USER_SORTS, default="users.username")
-    users = User.objects.select_related("provider")
-    if q:
-        users = users.filter(
-            Q(username__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(last_name__icontains=q)
-            | Q(email__icontains=q)
-            | Q(provider__name__icontains=q)
-            | Q(provider__ukprn__startswith=q)
-        )
-    return list(users.order_by(*order_by)), effective
-
-
 @dataclass(frozen=True)
 class LiaisonReviewSummary:
     queries: QueryCounts
@@ -277,8 +234,6 @@ class LiaisonReviewSummary:
 
 def liaison_review_summary(*, user) -> LiaisonReviewSummary:
     """What is waiting for liaison: queries, override decisions, sign-offs."""
-    from review.models import OverrideStatus
-
     grid = review_selectors.liaison_grid(user=user)
     return LiaisonReviewSummary(
         queries=review_selectors.open_query_counts(user=user),

@@ -1,12 +1,17 @@
-"""Landing screens: home redirect, provider dashboard, liaison home. Thin views over portal.dashboards."""
+"""Screens composed from several apps: home redirect, provider dashboard, liaison home (thin views over
+portal.dashboards), and the submission page."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
+from accounts import permissions
+from accounts.decorators import liaison_required
+from collections_app import selectors as submission_selectors
+from collections_app import services as collection_services
 from portal import dashboards
-from portal.accounts import permissions
-from portal.accounts.views import liaison_required
+from review.views import approval_panel
 
 
 def home(request):
@@ -44,5 +49,30 @@ def liaison_home(request):
             "q": q,
             "active_sorts": [provider_sort, collection_sort],
             "review": dashboards.liaison_review_summary(user=request.user),
+        },
+    )
+
+
+@login_required
+@require_GET
+def submission_detail(request, pk):
+    """One upload: progress while it runs, then the verdict, what to fix, the year-on-year summary
+    (hin) and the approval panel (review). Composed here, on top of the apps it shows."""
+    submission = submission_selectors.submission_get_or_404(user=request.user, pk=pk)
+    summaries = submission_selectors.rule_summaries(submission=submission)
+    failing = [s for s in summaries if s.failure_count]
+    largest = max((s.failure_count for s in failing), default=0)
+    return render(
+        request,
+        "collections/submission_detail.html",
+        {
+            "submission": submission,
+            "collection": submission.collection,
+            "summaries": summaries,
+            "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
+            "schema_errors": submission_selectors.schema_errors_for(submission=submission)[:200],
+            "can_retry": collection_services.submission_is_retryable(submission=submission)
+            and permissions.can_retry_for(request.user, submission.provider),
+            **approval_panel(request, submission),
         },
     )

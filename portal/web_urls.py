@@ -3,9 +3,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts import views as account_views
 from collections_app import manage_views
 from portal import views
-from portal.accounts import views as account_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django 5)
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission_detail"),
     path("account/", account_views.account, name="account"),
     path("account/token/", account_views.token_create, name="token_create"),
     path("account/token/revoke/", account_views.token_revoke, name="token_revoke"),

@@ -1,6 +1,6 @@
 """REST API v1 for review and approval: thin views over review.services and review.selectors.
 
-Foreign providers' objects are 404 (querysets scoped by portal.accounts.permissions); a role that
+Foreign providers' objects are 404 (querysets scoped by accounts.permissions); a role that
 may not act gets 403 (the services raise PermissionDenied); a refused action is 400 with a `code`.
 """
 
@@ -11,12 +11,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from accounts import permissions
 from collections_app import selectors as collection_selectors
-from collections_app.api import LIAISON_ONLY, NOT_FOUND, SUBMISSION_ID, PortalPagination, problem
+from collections_app.api import SUBMISSION_ID
 from collections_app.models import Collection
-from collections_app.serializers import ProblemSerializer
-from portal.accounts import permissions
-from portal.accounts.serializers import DetailSerializer
+from core.api import LIAISON_ONLY, NOT_FOUND, DetailSerializer, PortalPagination, ProblemSerializer, problem
 
 from . import selectors, services
 from .models import Query
@@ -39,10 +38,6 @@ FORBIDDEN = OpenApiResponse(DetailSerializer, description="The caller's role doe
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The object's id.")
 REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="Collection reference, e.g. C23051.")
 UKPRN = OpenApiParameter("ukprn", str, OpenApiParameter.PATH, description="The provider's UKPRN.")
-
-
-def refused(exc: services.ActionRefused) -> Response:
-    return problem(status.HTTP_400_BAD_REQUEST, exc.code, exc.message)
 
 
 class SubmissionApproveView(generics.GenericAPIView):
@@ -83,10 +78,7 @@ class SubmissionApproveView(generics.GenericAPIView):
     )
     def post(self, request, pk):
         submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
-        try:
-            approval = services.submission_approve(submission=submission, user=request.user)
-        except services.ActionRefused as exc:
-            return refused(exc)
+        approval = services.submission_approve(submission=submission, user=request.user)
         return Response(ApprovalSerializer(approval).data, status=status.HTTP_201_CREATED)
 
 
@@ -117,10 +109,7 @@ class SubmissionOverridesView(generics.GenericAPIView):
         submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
         data = OverrideCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            override = services.override_request(submission=submission, user=request.user, **data.validated_data)
-        except services.ActionRefused as exc:
-            return refused(exc)
+        override = services.override_request(submission=submission, user=request.user, **data.validated_data)
         return Response(OverrideSerializer(override).data, status=status.HTTP_201_CREATED)
 
 
@@ -138,10 +127,7 @@ class OverrideDecideView(generics.GenericAPIView):
         override = get_object_or_404(selectors.overrides_visible_to(user=request.user), pk=pk)
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            override = services.override_decide(override=override, user=request.user, **data.validated_data)
-        except services.ActionRefused as exc:
-            return refused(exc)
+        override = services.override_decide(override=override, user=request.user, **data.validated_data)
         return Response(OverrideSerializer(override).data)
 
 
@@ -189,10 +175,7 @@ class QueryListView(generics.GenericAPIView):
         fields = dict(data.validated_data)
         permissions.require(permissions.is_liaison(request.user), "Only Liaison can raise a query.")
         submission = collection_selectors.submission_get_or_404(user=request.user, pk=fields.pop("submission"))
-        try:
-            query = services.query_raise(submission=submission, user=request.user, **fields)
-        except services.ActionRefused as exc:
-            return refused(exc)
+        query = services.query_raise(submission=submission, user=request.user, **fields)
         return Response(QuerySerializer(query).data, status=status.HTTP_201_CREATED)
 
 
@@ -223,10 +206,7 @@ def _query_action(service, summary: str, who: str):
             query = self.get_query(pk)
             data = MessageSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            try:
-                query = service(query=query, user=request.user, body=data.validated_data["body"])
-            except services.ActionRefused as exc:
-                return refused(exc)
+            query = service(query=query, user=request.user, body=data.validated_data["body"])
             return Response(QuerySerializer(query).data)
 
     QueryActionView.http_method_names = ["post", "options"]
@@ -259,10 +239,7 @@ class SignOffView(_ProviderCollectionView):
     )
     def post(self, request, reference, ukprn):
         provider, collection = self.get_pair(reference, ukprn)
-        try:
-            sign_off = services.collection_sign_off(provider=provider, collection=collection, user=request.user)
-        except services.ActionRefused as exc:
-            return refused(exc)
+        sign_off = services.collection_sign_off(provider=provider, collection=collection, user=request.user)
         return Response(SignOffSerializer(sign_off).data, status=status.HTTP_201_CREATED)
 
 
@@ -281,12 +258,9 @@ class ReturnView(_ProviderCollectionView):
         provider, collection = self.get_pair(reference, ukprn)
         data = ReturnSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            query = services.collection_return(
-                provider=provider, collection=collection, user=request.user, **data.validated_data
-            )
-        except services.ActionRefused as exc:
-            return refused(exc)
+        query = services.collection_return(
+            provider=provider, collection=collection, user=request.user, **data.validated_data
+        )
         return Response(QuerySerializer(query).data, status=status.HTTP_201_CREATED)
 
 

@@ -6,3 +6,7 @@ class ReviewConfig(AppConfig):
 
     name = "review"
     verbose_name = "Review and approval"
+
+    def ready(self):
+        # Listens to the pipeline's submission_completed signal.
+        from . import receivers  # noqa: F401

@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Provider
 from collections_app.models import Collection, Submission
-from portal.accounts.models import Provider
 
 
 class Approval(models.Model):

@@ -1,4 +1,4 @@
-"""Reads for review and approval. Every read a user drives is scoped with portal.accounts.permissions."""
+"""Reads for review and approval. Every read a user drives is scoped with accounts.permissions."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from decimal import ROUND_UP, Decimal
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
+from accounts import permissions
+from accounts.models import Provider
 from collections_app.models import COMPLETED, Collection, Submission, SubmissionStatus
 from collections_app.rules import get_rule
 from collections_app.selectors import warning_counts
-from portal.accounts import permissions
-from portal.accounts.models import Provider
-from portal.templatetags.portal_tags import uk_datetime_text
+from core.formatting import uk_datetime_text
 
 from .models import Approval, OverrideRequest, OverrideStatus, Query, QueryMessage, QueryStatus, SignOff
 

@@ -45,13 +45,13 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from audit.services import audit_record
+from accounts import permissions
+from accounts.models import Provider, Role, User
 from collections_app.models import COMPLETED, Submission, SubmissionStatus
 from collections_app.rules import get_rule
 from collections_app.selectors import warning_counts
-from collections_app.services import ActionRefused
-from portal.accounts import permissions
-from portal.accounts.models import Provider, Role, User
+from core.audit import audit_record
+from core.errors import ActionRefused
 
 from . import selectors
 from .models import (

@@ -13,12 +13,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import permissions
+from accounts.decorators import liaison_required
 from collections_app import selectors as collection_selectors
-from collections_app.exports import csv_response
 from collections_app.models import Collection, Submission
-from portal.accounts import permissions
-from portal.accounts.views import liaison_required
-from portal.navigation import redirect_back
+from core.csv import csv_response
+from core.errors import ActionRefused
+from core.navigation import redirect_back
+from core.sorting import resolve_sort
 
 from . import selectors, services
 from .models import OverrideStatus, QueryStatus
@@ -37,7 +39,7 @@ def _attempt(request, action, success: str) -> bool:
     """Run a service call; a refusal becomes an error message saying why, never a 500."""
     try:
         action()
-    except services.ActionRefused as refused:
+    except ActionRefused as refused:
         messages.error(request, refused.message)
         return False
     except PermissionDenied as denied:
@@ -45,16 +47,6 @@ def _attempt(request, action, success: str) -> bool:
         return False
     messages.success(request, success)
     return True
-
-
-def _order_by(sort: str, sorts: dict[str, tuple[str, ...]], default: str) -> list[str]:
-    """`?sort=key` or `-key` (reversed) as order_by fields; an unknown key sorts by `default`."""
-    if sort.removeprefix("-") not in sorts:
-        sort = default
-    fields = sorts[sort.removeprefix("-")]
-    if sort.startswith("-"):
-        return [f.removeprefix("-") if f.startswith("-") else f"-{f}" for f in fields]
-    return list(fields)
 
 
 def _without_page(request) -> str:
@@ -159,13 +151,11 @@ OVERRIDE_SORTS = {
 @require_GET
 def override_list(request):
     status = request.GET.get("status", OverrideStatus.PENDING)
-    sort = request.GET.get("sort") or "-requested"
+    order_by, sort = resolve_sort(request.GET.get("sort", ""), allowed=OVERRIDE_SORTS, default="-requested")
     overrides = selectors.overrides_visible_to(user=request.user)
     if status in OverrideStatus.values:
         overrides = overrides.filter(status=status)
-    page = Paginator(overrides.order_by(*_order_by(sort, OVERRIDE_SORTS, "-requested")), 50).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(overrides.order_by(*order_by), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "review/override_list.html",
@@ -196,7 +186,7 @@ def query_list(request):
     is_liaison = permissions.is_liaison(request.user)
     status = request.GET.get("status", "unresolved")
     provider = request.GET.get("provider", "") if is_liaison else ""
-    sort = request.GET.get("sort") or "-updated"
+    order_by, sort = resolve_sort(request.GET.get("sort", ""), allowed=QUERY_SORTS, default="-updated")
     queries = selectors.queries_visible_to(user=request.user)
     if provider:
         queries = queries.filter(provider__ukprn=provider)
@@ -204,7 +194,7 @@ def query_list(request):
         queries = queries.filter(status__in=selectors.UNRESOLVED_QUERY)
     elif status in QueryStatus.values:
         queries = queries.filter(status=status)
-    page = Paginator(queries.order_by(*_order_by(sort, QUERY_SORTS, "-updated")), 50).get_page(request.GET.get("page"))
+    page = Paginator(queries.order_by(*order_by), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "review/query_list.html",

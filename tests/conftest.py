@@ -24,7 +24,7 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _no_sign_in_lockouts(settings):
     """Tests sign in hundreds of times from one address: lockouts are off and API throttle
-    counts start from zero in each test. tests/test_brute_force.py turns the real limits on."""
+    counts start from zero in each test. tests/accounts/test_brute_force.py turns the real limits on."""
     from django.core.cache import cache
 
     settings.AXES_ENABLED = False
@@ -33,7 +33,7 @@ def _no_sign_in_lockouts(settings):
 
 @pytest.fixture(autouse=True)
 def _eager_tasks(settings):
-    """Tasks run in-process unless a test starts a real worker (tests/test_worker_postgres.py),
+    """Tasks run in-process unless a test starts a real worker (tests/collections_app/test_worker_postgres.py),
     even when CELERY_BROKER_URL points at Redis, as it does in CI."""
     from portal.celery import app
 

@@ -6,8 +6,8 @@ import factory
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from accounts.models import Provider, Role, User
 from collections_app.models import Collection, CollectionKind, Submission
-from portal.accounts.models import Provider, Role, User
 
 PASSWORD = "correct horse battery staple"
 

@@ -1,9 +1,9 @@
-"""Shared builders for the review tests (tests/test_review_*.py)."""
+"""Shared builders for the review tests (tests/review/)."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from collections_app.models import RuleFailure, RuleResult, Severity, WarningConfirmation
+from collections_app.models import CollectionKind, RuleFailure, RuleResult, Severity, WarningConfirmation
 from collections_app.rules.registry import Tolerance, rule, unregister
 
 from .factories import SubmissionFactory
@@ -75,13 +75,14 @@ class temporary_rule:
 
     def __enter__(self):
         def sql(ctx):
-            return "SELECT NULL, NULL, NULL, '', '', '', '', '' WHERE FALSE", []
+            return "SELECT NULL, NULL, NULL, '', '', '', '', '' WHERE FALSE", {}
 
         sql.__doc__ = "A test warning."
         rule(
             code=self.code,
             title=f"Test rule {self.code}",
             severity=Severity.WARNING,
+            record_kind=CollectionKind.STUDENT_RECORD,
             applies_to=self.applies_to,
             tolerance=self.tolerance,
         )(sql)

@@ -238,9 +238,10 @@ def stored_rows(submission) -> dict[str, list]:
     are submission * 10^7 + position, pipeline/ids.py); ids of other submissions' records (the
     previous year's) stay as they are. Two runs with equal results stored the same rows, each
     exactly once."""
-    from collections_app.models import Instance, RuleFailure, RuleResult, SchemaError, Student, Submission
+    from collections_app.models import RuleFailure, RuleResult, SchemaError, Submission
     from collections_app.pipeline.ids import RECORDS_PER_SUBMISSION
     from hin.models import HinLink
+    from student_record.models import Instance, Student
 
     base = submission.pk * RECORDS_PER_SUBMISSION
 

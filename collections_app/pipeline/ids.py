@@ -1,7 +1,8 @@
 """Record ids derived from the submission and the record's position in the file.
 
 Deterministic ids make a re-run of the load stage write the very same rows, and let the
-parser write foreign keys (instance -> student) before anything reaches the database.
+parser write foreign keys between a kind's tables (e.g. the Student record's instance -> student)
+before anything reaches the database.
 """
 
 RECORDS_PER_SUBMISSION = 10_000_000

@@ -7,8 +7,9 @@ installed, so the parser's errors never reach lxml's error log. This slower pass
 files already known to be bad. It parses again without a schema, feeding the file in chunks
 so that a file which simply stops (every byte was fine and the parser wanted more: a
 truncated upload) is told apart from one that is broken. If the file is well-formed, each
-<Student> is validated on its own (Student is a global element in the XSD, so a subtree
+record element (the Student record's <Student>, a global element in its XSD, so a subtree
 validates with its original line numbers) and dropped, and finally the remaining envelope.
+The record element and the kind's name come from the kind's parser (`record_tag`, `label`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def ends_early(line: int) -> LocatedError:
     )
 
 
-def malformed(exc: etree.XMLSyntaxError) -> LocatedError:
+def malformed(exc: etree.XMLSyntaxError, *, label: str) -> LocatedError:
     """A well-formedness error (the file is not XML from this point): the first one, located."""
     entry = next((e for e in exc.error_log if e.domain in _PARSER_DOMAINS), None)
     line = (entry.line if entry else exc.lineno) or None
@@ -67,13 +68,15 @@ def malformed(exc: etree.XMLSyntaxError) -> LocatedError:
         # libxml2's limits on untrusted input (nesting depth, text length); its message
         # suggests a parser option, which is no help to whoever uploaded the file.
         limit = "elements are nested too deeply" if "depth" in text else "a value is far too long"
-        message = f"The file is not a plausible Student record: at {where}, {limit}. {AGAIN}"
+        message = f"The file is not a plausible {label} file: at {where}, {limit}. {AGAIN}"
     else:
         message = f"The file is not well-formed XML at {where}: {text}. {AGAIN}"
     return LocatedError(line=line, path="", message=message)
 
 
-def locate_errors(path, schema, *, cap: int, root_tag: str, fallback=()) -> tuple[list[LocatedError], int]:
+def locate_errors(
+    path, schema, *, cap: int, root_tag: str, record_tag: str, label: str, fallback=()
+) -> tuple[list[LocatedError], int]:
     """The errors in a file the fast pass rejected, up to `cap` (never none), and how many
     there are: schema errors past the cap are not looked for, so the count is the larger of
     those found and those the fast pass saw (`fallback`, its error log).
@@ -81,23 +84,23 @@ def locate_errors(path, schema, *, cap: int, root_tag: str, fallback=()) -> tupl
     A file that is not well-formed gets that one error alone: schema errors found before it
     may be artefacts of the damage (a truncated last record is missing its elements).
     """
-    errors = find_errors(path, schema, cap=cap, root_tag=root_tag)
+    errors = find_errors(path, schema, cap=cap, root_tag=root_tag, record_tag=record_tag, label=label)
     if not errors:
         # Should not happen, but never claim a file is invalid without saying why.
         errors = [LocatedError(line=e.line or None, path="", message=plain_message(e.message)) for e in fallback]
         errors = errors[:cap] or [
-            LocatedError(line=None, path="", message=f"The file could not be read as a Student record. {AGAIN}")
+            LocatedError(line=None, path="", message=f"The file could not be read as a {label} file. {AGAIN}")
         ]
     schema_errors = len(fallback) if len(errors) > 1 or errors[0].path else 0
     return errors, max(len(errors), schema_errors)
 
 
-def find_errors(path, schema, *, cap: int, root_tag: str) -> list[LocatedError]:
+def find_errors(path, schema, *, cap: int, root_tag: str, record_tag: str, label: str) -> list[LocatedError]:
     """The file's errors, up to `cap`: none if it is well-formed and valid."""
     etree.clear_error_log()
     errors: list[LocatedError] = []
-    scan = _Scan(schema, cap, root_tag, errors)
-    parser = etree.XMLPullParser(events=("end",), tag=("Student", root_tag), **SAFE_PARSE_OPTIONS)
+    scan = _Scan(schema, cap, root_tag, record_tag, errors)
+    parser = etree.XMLPullParser(events=("end",), tag=(record_tag, root_tag), **SAFE_PARSE_OPTIONS)
     newlines, tail = 0, b""
     with open(path, "rb") as raw:
         try:
@@ -107,7 +110,7 @@ def find_errors(path, schema, *, cap: int, root_tag: str) -> list[LocatedError]:
                 parser.feed(chunk)
                 scan.take(parser.read_events())
         except etree.XMLSyntaxError as exc:
-            return [malformed(exc)]
+            return [malformed(exc, label=label)]
     if not tail:
         return [LocatedError(line=1, path="", message="The file is empty. Upload the XML file for this collection.")]
     try:
@@ -115,7 +118,7 @@ def find_errors(path, schema, *, cap: int, root_tag: str) -> list[LocatedError]:
         scan.take(parser.read_events())
     except etree.XMLSyntaxError as exc:
         last_line = newlines + (0 if tail.endswith(b"\n") else 1)
-        error = malformed(exc)
+        error = malformed(exc, label=label)
         # libxml2 looks ahead lazily, so some errors (a stray "&") only surface at the end of
         # the input, but at their own line. One on the last line, with the root still open,
         # is the data running out: every byte so far was fine and the parser wanted more.
@@ -127,11 +130,11 @@ def find_errors(path, schema, *, cap: int, root_tag: str) -> list[LocatedError]:
 
 
 class _Scan:
-    """Validates each <Student> as the chunked parse delivers it, then drops it."""
+    """Validates each record element as the chunked parse delivers it, then drops it."""
 
-    def __init__(self, schema, cap: int, root_tag: str, errors: list[LocatedError]):
-        self.schema, self.cap, self.root_tag, self.errors = schema, cap, root_tag, errors
-        self.students = 0
+    def __init__(self, schema, cap: int, root_tag: str, record_tag: str, errors: list[LocatedError]):
+        self.schema, self.cap, self.root_tag, self.record_tag, self.errors = schema, cap, root_tag, record_tag, errors
+        self.records = 0
         self.root = None
 
     @property
@@ -141,22 +144,22 @@ class _Scan:
     def take(self, events) -> None:
         for _event, element in events:
             parent = element.getparent()
-            if element.tag != "Student":
+            if element.tag != self.record_tag:
                 if parent is None:  # the root element's end tag
                     self.root = element
                 continue
-            self.students += 1
+            self.records += 1
             if len(self.errors) < self.cap and not self.schema.validate(element):
-                prefix = _path_of(parent) + f"/Student[{self.students}]"
+                prefix = _path_of(parent) + f"/{self.record_tag}[{self.records}]"
                 for entry in self.schema.error_log:
-                    self.errors.append(_located(entry, prefix, strip="/Student"))
+                    self.errors.append(_located(entry, prefix, strip=f"/{self.record_tag}"))
                     if len(self.errors) >= self.cap:
                         break
             if parent is not None:
                 parent.remove(element)
 
     def finish(self) -> None:
-        """The envelope without its Students: header fields, element order, unexpected elements."""
+        """The envelope without its records: header fields, element order, unexpected elements."""
         root = self.root
         if root is None or len(self.errors) >= self.cap or root.tag != self.root_tag or self.schema.validate(root):
             return

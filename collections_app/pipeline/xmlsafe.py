@@ -6,8 +6,6 @@ from pathlib import Path
 
 from lxml import etree
 
-XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
-
 SAFE_PARSE_OPTIONS = {
     "resolve_entities": False,
     "load_dtd": False,
@@ -62,12 +60,12 @@ def encoding_problem(head: bytes) -> str | None:
 
 
 @cache
-def _schema_document(filename: str) -> etree._ElementTree:
+def _schema_document(path: Path) -> etree._ElementTree:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.parse(str(XSD_DIR / filename), parser)
+    return etree.parse(str(path), parser)
 
 
-def load_schema(filename: str) -> etree.XMLSchema:
+def load_schema(path: Path) -> etree.XMLSchema:
     """A fresh validator per file: a parse aborted mid-way can leave a shared one in a bad
     state (seen after an entity-amplification abort), and compiling the XSD takes ~1 ms."""
-    return etree.XMLSchema(_schema_document(filename))
+    return etree.XMLSchema(_schema_document(Path(path)))

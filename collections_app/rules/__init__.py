@@ -1,6 +1,6 @@
-"""Quality rules. Importing this package registers every rule module."""
+"""The quality-rules engine and registry; each record kind registers its own rules (e.g.
+student_record.rules, hin.rules) when its app is ready."""
 
-from . import student_record  # noqa: F401
 from .registry import (
     FAILURE_COLUMNS,
     Rule,

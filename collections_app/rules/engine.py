@@ -6,7 +6,7 @@ transaction that inserts the new ones, so a re-run stores every failure exactly 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -14,7 +14,23 @@ from django.db import connection, transaction
 
 from collections_app.models import RuleFailure, RuleResult, Submission
 
-from .registry import RuleContext, rules_for, setup_for
+from .registry import RESERVED_PARAM_PREFIX, Rule, RuleContext, rules_for, setup_for
+
+
+def _rule_params(rule: Rule, params) -> dict:
+    """The rule's named parameters, checked: a mapping whose names leave the engine's alone."""
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"rule {rule.code} returned {type(params).__name__} parameters: sql(ctx) must return "
+            f"(select_sql, params) with params a mapping of named parameters used as %(name)s"
+        )
+    reserved = sorted(name for name in params if name.startswith(RESERVED_PARAM_PREFIX))
+    if reserved:
+        raise ValueError(
+            f"rule {rule.code} uses parameter names reserved for the rules engine "
+            f"(prefix {RESERVED_PARAM_PREFIX!r}): {', '.join(reserved)}"
+        )
+    return dict(params)
 
 
 def run_rules(
@@ -40,14 +56,16 @@ def run_rules(
             with transaction.atomic():
                 RuleFailure.objects.filter(submission=submission, code=rule.code).delete()
                 select_sql, params = rule.sql(context)
+                params = _rule_params(rule, params)
                 with connection.cursor() as cursor:
                     if connection.vendor == "postgresql":
                         # Rules group a whole submission at once; the default 4 MB spills to disk.
                         cursor.execute("SET LOCAL work_mem = %s", [settings.RULES_WORK_MEM])
                     insert_columns = ", ".join(("submission_id", "code", "severity", *rule.columns))
                     cursor.execute(
-                        f"INSERT INTO sr_rule_failure ({insert_columns}) SELECT %s, %s, %s, q.* FROM ({select_sql}) q",
-                        [submission.pk, rule.code, rule.severity, *params],
+                        f"INSERT INTO sr_rule_failure ({insert_columns}) "
+                        f"SELECT %(_submission_id)s, %(_code)s, %(_severity)s, q.* FROM ({select_sql}) q",
+                        {**params, "_submission_id": submission.pk, "_code": rule.code, "_severity": rule.severity},
                     )
                     counts[rule.code] = max(cursor.rowcount, 0)
                 RuleResult.objects.update_or_create(

@@ -4,19 +4,30 @@ A rule is a documented unit with a stable code, a title, a severity, the record 
 applies to and, for warnings, an optional tolerance. Its logic is one set-based SELECT over a
 submission's stored records, returning one row per failure in FAILURE_COLUMNS order; the
 engine turns that into an INSERT ... SELECT, so failures never travel through Python.
+
+The contract of a rule's function: ``sql(ctx: RuleContext) -> (select_sql, params)``, where
+``params`` is a mapping of named parameters that ``select_sql`` uses as ``%(name)s`` (a name may
+appear any number of times; a literal ``%`` is written ``%%``). SQL assembled from pieces then
+needs no care for the order of its parameters. Positional parameters (``%s`` with a list) are
+refused with a TypeError. Names starting with RESERVED_PARAM_PREFIX belong to the engine, which
+adds its own (the submission, code and severity of each row) to the same mapping; a rule using
+one is refused with a ValueError. Both PostgreSQL (psycopg2) and Django's SQLite backend accept
+this "pyformat" style.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from collections_app.models import CollectionKind, Severity
+from collections_app.models import Severity
 
 # Every rule's SELECT yields these columns, in this order; a rule registered with
 # other_record=True yields OTHER_RECORD_COLUMN as well, last.
 FAILURE_COLUMNS = ("instance_id", "student_id", "line", "husid", "numhus", "field", "value", "message")
 OTHER_RECORD_COLUMN = "other_instance_id"
+# Parameter names with this prefix are the engine's (see the module docstring).
+RESERVED_PARAM_PREFIX = "_"
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ class Rule:
     record_kind: str
     applies_to: str  # "student", "instance" or "file": what one failure row points at
     description: str
-    sql: Callable[[RuleContext], tuple[str, list]]
+    sql: Callable[[RuleContext], tuple[str, Mapping[str, object]]]  # (select_sql, named params)
     tolerance: Tolerance | None = None
     stage: str = "rules"  # "rules" (within the submission) or "linking" (year on year)
     other_record: bool = False  # rows name the other year's record (RuleFailure.other_instance)
@@ -66,7 +77,7 @@ _RULES: dict[str, Rule] = {}
 _SETUPS: dict[tuple[str, str], Callable] = {}
 
 
-def stage_setup(*, stage: str, record_kind: str = CollectionKind.STUDENT_RECORD):
+def stage_setup(*, stage: str, record_kind: str):
     """Register the decorated context manager factory (called with the RuleContext) as the
     stage's shared setup: e.g. temporary tables that each rule of the stage reads instead of
     repeating the same large join. The engine enters it before the stage's first rule and
@@ -88,7 +99,7 @@ def rule(
     code,
     title,
     severity,
-    record_kind=CollectionKind.STUDENT_RECORD,
+    record_kind,
     applies_to="instance",
     tolerance=None,
     stage="rules",

@@ -1,53 +1,17 @@
 """Template helpers for the portal screens: deadline countdowns and sortable table headers."""
 
-from datetime import timedelta
-
 from django import template
-from django.conf import settings
-from django.utils import dateformat, timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince, timeuntil
+
+from core.formatting import countdown_text, uk_date_text, uk_datetime_text
 
 register = template.Library()
-
-# Below this, "in 0 minutes" would be misleading: say so plainly instead.
-_IMMINENT = timedelta(minutes=1)
-
-
-def countdown_text(value, label: str = "", *, now=None) -> str:
-    """'closes in 3 days' / 'closed 2 hours ago'-style text for a deadline.
-
-    One unit only (depth=1): on a dashboard "3 days" reads better than "3 days, 4 hours".
-    """
-    if not value:
-        return ""
-    now = now or timezone.now()
-    prefix = f"{label} " if label else ""
-    delta = value - now
-    if timedelta(0) <= delta < _IMMINENT:
-        return f"{prefix}in less than a minute"
-    if delta >= timedelta(0):
-        return f"{prefix}in {timeuntil(value, now, depth=1)}"
-    if -delta < _IMMINENT:
-        return f"{prefix}passed just now"
-    return f"{prefix}passed {timesince(value, now, depth=1)} ago"
 
 
 @register.filter
 def countdown(value, label=""):
     """{{ collection.closes_at|countdown:"closes" }} -> "closes in 3 days"."""
     return countdown_text(value, label)
-
-
-def uk_datetime_text(value) -> str:
-    """'21 Jul 2024, 17:00' in UK time.
-
-    Uses settings.DATETIME_FORMAT literally: the en-gb locale's own format ("5 p.m.") would otherwise
-    win over the setting, because localisation is always on.
-    """
-    if not value:
-        return ""
-    return dateformat.format(timezone.localtime(value), settings.DATETIME_FORMAT)
 
 
 @register.filter
@@ -58,11 +22,7 @@ def uk_datetime(value) -> str:
 @register.filter
 def uk_date(value) -> str:
     """'21 Jul 2024' (settings.DATE_FORMAT)."""
-    if not value:
-        return ""
-    if hasattr(value, "hour"):
-        value = timezone.localtime(value)
-    return dateformat.format(value, settings.DATE_FORMAT)
+    return uk_date_text(value)
 
 
 @register.filter

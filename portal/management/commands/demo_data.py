@@ -21,13 +21,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Provider, Role, User
 from collections_app.models import Cohort, Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
-from collections_app.sample_data import SamplePopulation, write_student_record
-from collections_app.services import UploadRefused, submission_create, submission_store
-from portal.accounts.models import Provider, Role, User
+from collections_app.services import submission_create, submission_store
+from core.errors import ActionRefused
 from review.models import Query
 from review.services import query_raise, submission_approve_historical
+from student_record.sample_data import SamplePopulation, write_student_record
 
 DEMO_PASSWORD = "demo-password-2024"  # noqa: S105 - the published demo login
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -327,7 +328,7 @@ class Command(BaseCommand):
         uploaded = SimpleUploadedFile(name, content, content_type="application/xml")
         try:
             submission = submission_create(collection=collection, provider=provider, user=user, uploaded_file=uploaded)
-        except UploadRefused as exc:
+        except ActionRefused as exc:
             raise CommandError(f"{collection.reference}: the sample upload was refused: {exc.message}") from exc
         submission.refresh_from_db()
         if settings.CELERY_TASK_ALWAYS_EAGER:

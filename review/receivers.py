@@ -1,0 +1,13 @@
+"""What review does when the pipeline tells it something (connected in ReviewConfig.ready)."""
+
+from django.dispatch import receiver
+
+from collections_app.models import Submission
+from collections_app.signals import submission_completed
+
+from .services import collection_updated
+
+
+@receiver(submission_completed, sender=Submission, dispatch_uid="review.collection_updated")
+def reopen_sign_off(sender, *, submission, **kwargs):
+    collection_updated(submission=submission)

@@ -1,0 +1,150 @@
+"""Collection and submission screens: who sees what, and what they show."""
+
+import io
+
+import pytest
+from django.urls import reverse
+
+from collections_app.models import Submission
+from student_record.sample_data import write_student_record
+
+from ..factories import SubmissionFactory
+from ..xmlbuild import student, student_record
+
+
+@pytest.fixture
+def failed_submission(provider, provider_user, collection, django_capture_on_commit_callbacks, client):
+    out = io.StringIO()
+    write_student_record(out, instances=80, recid="23051", instid=provider.instid, ukprn=provider.ukprn,
+                         reporting_year=2023, seed=2, defect_rate=0.3)  # fmt: skip
+    client.force_login(provider_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("collection_upload", args=[collection.reference]),
+            {"file": io.BytesIO(out.getvalue().encode())},
+        )
+    client.logout()
+    assert response.status_code == 302
+    submission = Submission.objects.get()
+    assert submission.status == "failed"
+    return submission
+
+
+SUBMISSION_PAGES = ["submission_detail", "submission_status", "submission_failures", "submission_failures_csv",
+                    "submission_schema_errors_csv"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SUBMISSION_PAGES)
+def test_another_providers_submission_is_404(name, client, failed_submission, other_user):
+    client.force_login(other_user)
+    assert client.get(reverse(name, args=[failed_submission.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("name", SUBMISSION_PAGES)
+def test_own_provider_and_liaison_see_the_submission(name, client, failed_submission, approver, liaison):
+    for user in (approver, liaison):
+        client.force_login(user)
+        assert client.get(reverse(name, args=[failed_submission.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("name", SUBMISSION_PAGES)
+def test_anonymous_is_sent_to_login(name, client, failed_submission):
+    response = client.get(reverse(name, args=[failed_submission.pk]))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_retry_of_another_providers_submission_is_404(client, other_user, provider, provider_user, collection):
+    submission = SubmissionFactory(provider=provider, uploaded_by=provider_user, collection=collection, status="error")
+    client.force_login(other_user)
+    assert client.post(reverse("submission_retry", args=[submission.pk])).status_code == 404
+    submission.refresh_from_db()
+    assert submission.status == "error"
+
+
+def test_submission_page_shows_counts_rules_and_chart(client, failed_submission, provider_user):
+    client.force_login(provider_user)
+    page = client.get(reverse("submission_detail", args=[failed_submission.pk])).content.decode()
+    assert "Failed" in page and "SR.HUSID.01" in page and 'class="chart"' in page
+    assert f"{failed_submission.error_count}" in page
+
+
+def test_failures_list_filters_sorts_and_exports(client, failed_submission, provider_user):
+    client.force_login(provider_user)
+    url = reverse("submission_failures", args=[failed_submission.pk])
+    page = client.get(url, {"rule": "SR.HIN.01", "sort": "-husid"})
+    codes = {f.code for f in page.context["page"]}
+    assert codes == {"SR.HIN.01"}
+    husids = [f.husid for f in page.context["page"]]
+    assert husids == sorted(husids, reverse=True)
+    csv = b"".join(client.get(reverse("submission_failures_csv", args=[failed_submission.pk]), {"rule": "SR.HIN.01"}))
+    lines = csv.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("rule,severity,line,HUSID")
+    assert len(lines) - 1 == failed_submission.failures.filter(code="SR.HIN.01").count()
+
+
+def test_upload_refusal_is_shown_and_stores_nothing(client, provider_user, collection):
+    client.force_login(provider_user)
+    response = client.post(
+        reverse("collection_upload", args=[collection.reference]),
+        {"file": io.BytesIO(b"HUSID,NUMHUS\n")},
+        HTTP_X_REQUESTED_WITH="XMLHttpRequest",
+    )
+    assert response.status_code == 400 and "not XML" in response.json()["detail"]
+    assert Submission.objects.count() == 0
+
+
+def test_liaison_sees_the_history_but_no_upload_form(client, liaison, provider, collection):
+    SubmissionFactory(provider=provider, collection=collection, original_name="their-return.xml")
+    client.force_login(liaison)
+    page = client.get(reverse("collection_detail", args=[collection.reference]), {"provider": provider.ukprn})
+    assert page.status_code == 200 and not page.context["can_upload"]
+    html = page.content.decode()
+    assert "their-return.xml" in html
+    assert 'id="upload-form"' not in html and 'type="file"' not in html
+    assert "uploaded by its own staff" in html
+
+
+@pytest.mark.parametrize("xhr", [True, False])
+def test_liaison_upload_through_the_form_is_refused(
+    client, liaison, provider, collection, django_capture_on_commit_callbacks, xhr
+):
+    client.force_login(liaison)
+    headers = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"} if xhr else {}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("collection_upload", args=[collection.reference]),
+            {"file": io.BytesIO(student_record(student())), "provider": provider.ukprn},
+            **headers,
+        )
+    if xhr:
+        assert response.status_code == 403
+        assert response.json()["code"] == "forbidden" and "provider's own staff" in response.json()["detail"]
+    else:
+        assert response.status_code == 302
+        page = client.get(response["Location"]).content.decode()
+        assert "provider&#x27;s own staff" in page
+    assert not Submission.objects.exists()
+
+
+def test_liaison_may_retry_an_errored_submission_from_its_page(
+    client, liaison, provider, provider_user, collection, django_capture_on_commit_callbacks
+):
+    submission = SubmissionFactory(
+        provider=provider, uploaded_by=provider_user, collection=collection, status="error", error_message="boom"
+    )
+    submission.file.save("r.xml", io.BytesIO(student_record(student())), save=True)
+    client.force_login(liaison)
+    page = client.get(reverse("submission_detail", args=[submission.pk]))
+    assert page.context["can_retry"] and b"Retry processing" in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("submission_retry", args=[submission.pk]))
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert submission.status == "passed" and Submission.objects.count() == 1
+
+
+def test_history_shows_only_own_providers_uploads(client, provider_user, other_provider, collection):
+    SubmissionFactory(provider=other_provider, collection=collection, original_name="secret-other.xml")
+    client.force_login(provider_user)
+    page = client.get(reverse("collection_detail", args=[collection.reference])).content.decode()
+    assert "secret-other.xml" not in page

@@ -1,0 +1,41 @@
+"""`manage.py bench ingest`, small: the command works and reports what it is for."""
+
+import io
+import re
+
+from django.core.management import call_command
+
+from collections_app.models import Collection, RuleFailure, Submission
+from student_record.models import Instance, Student
+
+
+def bench(*args) -> str:
+    out = io.StringIO()
+    call_command("bench", "ingest", "--instances", "2000", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_bench_with_previous_reports_the_linking_stage_on_its_own(db):
+    output = bench("--with-previous")
+    assert re.search(r"previous year \(C98051\): [\d,]+ students / 2,000 instances processed in [\d.]+ s", output)
+    assert re.search(r"^linking +\d+\.\d\d +[\d,]+$", output, re.M)
+    linking = re.search(r"linking adds (\d+\.\d\d) s: 2,0\d\d current vs 2,000 previous instances", output)
+    assert linking, output
+    assert re.search(r"lxml alone \(parse \+ XSD validate\): \d+\.\d\d s", output)
+    # The default --hin-defect-rate plants a few problems, and linking finds them.
+    assert re.search(r"HIN findings: .*HIN\d", output)
+    assert Collection.objects.get(reference="C99051").previous.reference == "C98051"
+    # Without --keep both years' records are gone; the submissions stay (the audit log names
+    # them), superseded, so the next run neither links with nor compares against them.
+    assert set(Submission.objects.values_list("status", flat=True)) == {"superseded"}
+    assert not Instance.objects.exists() and not Student.objects.exists() and not RuleFailure.objects.exists()
+    again = bench("--with-previous")
+    assert re.search(r"linking adds (\d+\.\d\d) s: 2,0\d\d current vs 2,000 previous instances", again)
+
+
+def test_bench_without_previous_has_nothing_to_link(db):
+    output = bench("--keep")
+    assert "linking adds" not in output
+    (submission,) = Submission.objects.all()
+    assert "No previous-year data" in submission.stage_message
+    assert Collection.objects.get(reference="C99051").previous is None

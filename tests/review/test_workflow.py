@@ -1,0 +1,298 @@
+"""Queries, sign-off and return, the liaison grid, and deadline reminders (idempotent, London days)."""
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+
+from audit.models import AuditEvent
+from core.errors import ActionRefused
+from review import selectors, services
+from review.models import QueryMessage, ReminderSent, SignOff
+
+from ..factories import ApproverFactory, CollectionFactory, LiaisonFactory, ProviderFactory
+from ..review_helpers import london, make_submission
+
+
+def refused_code(call) -> str:
+    with pytest.raises(ActionRefused) as refused:
+        call()
+    return refused.value.code
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+def test_query_lifecycle_keeps_every_message(provider, provider_user, liaison, collection):
+    submission = make_submission(provider, collection)
+    query = services.query_raise(
+        submission=submission, user=liaison, subject="Check 5b: 40 gender changes since last year",
+        body="Please confirm.", rule_code="5b", husid="9811681234562", numhus="1",
+    )  # fmt: skip
+    assert (query.status, query.rule_code, query.husid, query.numhus) == ("open", "5b", "9811681234562", "1")
+    assert selectors.open_query_counts(user=provider_user).awaiting_provider == 1
+    services.query_respond(query=query, user=provider_user, body="Confirmed.")
+    assert selectors.open_query_counts(user=liaison).awaiting_liaison == 1
+    services.query_reopen(query=query, user=liaison, body="And the other 39?")
+    assert query.status == "open"
+    services.query_respond(query=query, user=provider_user, body="All confirmed.")
+    services.query_accept(query=query, user=liaison)
+    assert query.status == "closed" and query.closed_at
+    assert selectors.open_query_counts(user=liaison).unresolved == 0
+    assert [m.kind for m in selectors.query_messages(query=query)] == [
+        "raised", "response", "reopened", "response", "accepted",
+    ]  # fmt: skip
+    assert refused_code(lambda: services.query_respond(query=query, user=provider_user, body="More")) == "wrong_state"
+    assert refused_code(lambda: services.query_accept(query=query, user=liaison)) == "wrong_state"
+    services.query_reopen(query=query, user=liaison, body="Reopened after all.")
+    assert AuditEvent.objects.filter(action__startswith="query.").count() == 6
+
+
+def test_query_roles(provider, provider_user, approver, liaison, other_user, collection):
+    submission = make_submission(provider, collection)
+    with pytest.raises(PermissionDenied):
+        services.query_raise(submission=submission, user=provider_user, subject="s", body="b")
+    query = services.query_raise(submission=submission, user=liaison, subject="s", body="b")
+    for call in (
+        lambda: services.query_respond(query=query, user=liaison, body="x"),
+        lambda: services.query_respond(query=query, user=other_user, body="x"),
+        lambda: services.query_accept(query=query, user=approver),
+        lambda: services.query_reopen(query=query, user=provider_user, body="x"),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+    assert refused_code(lambda: services.query_respond(query=query, user=approver, body=" ")) == "body_required"
+    assert refused_code(lambda: services.query_raise(submission=submission, user=liaison, subject="", body="b")) == (
+        "subject_required"
+    )
+    assert refused_code(lambda: services.query_reopen(query=query, user=liaison, body="x")) == "wrong_state"
+    assert list(selectors.queries_visible_to(user=other_user)) == []
+    assert list(selectors.queries_visible_to(user=provider_user)) == [query]
+    assert QueryMessage.objects.count() == 1
+
+
+# -- sign-off and return -----------------------------------------------------------------------
+
+
+def test_sign_off_after_approval_and_return_with_a_query(provider, approver, provider_user, liaison, collection):
+    submission = make_submission(provider, collection)
+    assert (
+        refused_code(lambda: services.collection_sign_off(provider=provider, collection=collection, user=liaison))
+        == "not_approved"
+    )
+    services.submission_approve(submission=submission, user=approver)
+    with pytest.raises(PermissionDenied):
+        services.collection_sign_off(provider=provider, collection=collection, user=approver)
+    services.collection_sign_off(provider=provider, collection=collection, user=liaison)
+    assert selectors.collection_state(provider=provider, collection=collection).state == "signed_off"
+    assert (
+        refused_code(lambda: services.collection_sign_off(provider=provider, collection=collection, user=liaison))
+        == "signed_off"
+    )
+
+    query = services.collection_return(
+        provider=provider, collection=collection, user=liaison, subject="Returned", body="Check the leavers."
+    )
+    assert query.kind == "return" and query.blocks_approval and query.submission == submission
+    state = selectors.collection_state(provider=provider, collection=collection)
+    assert (state.state, state.open_queries) == ("approved", 1)
+    assert SignOff.objects.get().reopened_at is not None
+    assert (
+        refused_code(lambda: services.collection_sign_off(provider=provider, collection=collection, user=liaison))
+        == "open_queries"
+    )
+    services.query_respond(query=query, user=provider_user, body="Fixed in the system, data unchanged.")
+    services.query_accept(query=query, user=liaison)
+    services.collection_sign_off(provider=provider, collection=collection, user=liaison)
+    assert SignOff.objects.filter(reopened_at__isnull=True).count() == 1
+    assert {"collection.signed_off", "collection.returned"} <= set(AuditEvent.objects.values_list("action", flat=True))
+
+
+def test_sign_off_refused_when_updated_since_approval(provider, approver, liaison, collection):
+    services.submission_approve(submission=make_submission(provider, collection), user=approver)
+    make_submission(provider, collection, status="failed")
+    assert (
+        refused_code(lambda: services.collection_sign_off(provider=provider, collection=collection, user=liaison))
+        == "updated_since_approval"
+    )
+
+
+def test_return_needs_an_approval(provider, liaison, collection):
+    assert (
+        refused_code(
+            lambda: services.collection_return(
+                provider=provider, collection=collection, user=liaison, subject="s", body="b"
+            )
+        )
+        == "not_approved"
+    )
+
+
+# -- liaison grid ------------------------------------------------------------------------------
+
+
+def test_grid_states_counts_and_csv_in_a_fixed_number_of_queries(
+    provider, approver, liaison, collection, django_assert_num_queries
+):
+    other = CollectionFactory(
+        reference="C23052", opens=collection.opens, approval_deadline=collection.approval_deadline
+    )
+    providers = [ProviderFactory() for _ in range(6)]
+    make_submission(providers[0], collection, status="processing")
+    make_submission(providers[1], collection, status="rejected")
+    make_submission(providers[2], collection, status="passed")
+    services.submission_approve(submission=make_submission(provider, collection), user=approver)
+    services.collection_sign_off(provider=provider, collection=collection, user=liaison)
+    for p in providers[3:5]:
+        services.submission_approve(submission=make_submission(p, collection), user=ApproverFactory(provider=p))
+    make_submission(providers[4], collection, status="error")  # not a completed upload: still approved
+    make_submission(providers[3], collection, status="failed")
+    services.query_raise(submission=make_submission(providers[5], other), user=liaison, subject="s", body="b")
+
+    with django_assert_num_queries(7):
+        grid = selectors.liaison_grid(user=liaison)
+    cells = {(cell.provider.pk, cell.collection.reference): cell.status for row in grid.rows for cell in row.cells}
+    assert cells[(providers[0].pk, "C23051")].state == "processing"
+    assert (cells[(providers[1].pk, "C23051")].state, cells[(providers[1].pk, "C23051")].latest_status) == (
+        "failed",
+        "rejected",
+    )
+    assert cells[(providers[2].pk, "C23051")].state == "passed"
+    assert cells[(provider.pk, "C23051")].state == "signed_off"
+    assert cells[(providers[3].pk, "C23051")].state == "updated"
+    assert cells[(providers[4].pk, "C23051")].state == "approved"
+    assert cells[(providers[5].pk, "C23052")].state == "passed" and cells[(providers[5].pk, "C23052")].open_queries == 1
+    assert cells[(providers[5].pk, "C23051")].state == "none"
+    assert grid.counts["none"] == 7 and sum(grid.counts.values()) == 14
+    assert grid.counts["signed_off"] == 1 and grid.counts["approved_late"] == 0
+
+    with django_assert_num_queries(7):
+        more = selectors.liaison_grid(user=liaison, collections=["C23051"], state="passed")
+    assert [row.provider for row in more.rows] == [providers[2]]
+    rows = list(selectors.liaison_grid_csv_rows(more))
+    assert rows[0] == selectors.GRID_CSV_HEADER and rows[1][:4] == [
+        providers[2].ukprn,
+        providers[2].name,
+        "C23051",
+        "Passed",
+    ]
+
+
+def test_grid_for_provider_staff_is_their_own_row(provider, provider_user, other_provider, collection):
+    grid = selectors.liaison_grid(user=provider_user)
+    assert [row.provider for row in grid.rows] == [provider]
+
+
+# -- deadline reminders ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def october(db):
+    """Approval deadline 17:00 on Monday 28 Oct 2024, the day after the clocks go back."""
+    return CollectionFactory(
+        reference="C24051",
+        reporting_year=2024,
+        opens=london(2024, 8, 1, 9),
+        approval_deadline=london(2024, 10, 28, 17),
+        final_updates_deadline=london(2024, 11, 4, 17),
+    )
+
+
+def run_reminders(at):
+    with time_machine.travel(at, tick=False):
+        return services.reminders_send()
+
+
+@pytest.mark.parametrize(
+    ("at", "days"),
+    [
+        (london(2024, 10, 14, 8), 14),
+        (london(2024, 10, 21, 8), 7),
+        # 00:30 on Sunday 27 Oct in London is still Saturday in UTC: a London calendar day, 1 day before.
+        (london(2024, 10, 27, 0, 30), 1),
+        (london(2024, 10, 28, 8), 1),  # the deadline's day: the 1-day reminder if it was missed
+    ],
+)
+def test_approval_reminders_by_london_calendar_day(at, days, provider, approver, october):
+    ApproverFactory(provider=provider, email="")  # no address: not a recipient
+    assert run_reminders(at) == 1
+    [email] = mail.outbox
+    assert email.to == [approver.email]
+    assert email.subject.startswith("C24051: approval is due")
+    assert "28 Oct 2024, 17:00" in email.subject
+    assert ReminderSent.objects.get().kind == f"approval_{days}"
+    assert run_reminders(at) == 0  # a re-run sends nothing twice
+    assert len(mail.outbox) == 1
+    assert AuditEvent.objects.filter(action="reminder.sent").count() == 1
+
+
+def test_reminder_schedule_over_the_weeks(provider, approver, october):
+    sent = [run_reminders(london(2024, 10, day, 8)) for day in range(10, 29)]
+    # 14 days before (14 Oct), 7 (21 Oct), 1 (27 Oct): a London day each, not UTC.
+    assert [10 + i for i, n in enumerate(sent) if n] == [14, 21, 27]
+    assert run_reminders(london(2024, 10, 28, 16, 59)) == 0
+    assert run_reminders(london(2024, 10, 28, 17, 0)) == 0  # deadline passed: no approval reminder
+
+
+def test_moving_the_deadline_sends_its_reminders_again(provider, approver, october):
+    assert run_reminders(london(2024, 10, 21, 8)) == 1  # 7 days before 28 Oct
+    october.approval_deadline = london(2024, 11, 4, 16)
+    october.final_updates_deadline = london(2024, 11, 11, 17)
+    october.save()
+    assert run_reminders(london(2024, 10, 21, 9)) == 1  # 14 days before the new deadline
+    assert run_reminders(london(2024, 10, 28, 8)) == 1  # 7 days before it, again
+    assert run_reminders(london(2024, 10, 28, 9)) == 0
+    assert "4 Nov 2024, 16:00" in mail.outbox[-1].subject
+
+
+def test_no_approval_reminder_once_approved(provider, approver, october):
+    submission = make_submission(provider, october)
+    with time_machine.travel(london(2024, 10, 13, 8), tick=False):
+        services.submission_approve(submission=submission, user=approver)
+    assert run_reminders(london(2024, 10, 14, 8)) == 0
+    assert mail.outbox == []
+
+
+def test_final_updates_day_reminder(provider, approver, october):
+    assert run_reminders(london(2024, 11, 3, 23, 30)) == 0  # 23:30 UTC is 4 Nov in UTC terms only in summer
+    assert run_reminders(london(2024, 11, 4, 7)) == 1
+    assert run_reminders(london(2024, 11, 4, 12)) == 0
+    assert "closes today at 17:00" in mail.outbox[0].subject
+    assert run_reminders(london(2024, 11, 4, 17)) == 0  # closed
+
+
+def test_march_clock_change_reminder_day(provider, approver):
+    CollectionFactory(
+        reference="C24052",
+        reporting_year=2024,
+        opens=london(2025, 1, 1, 9),
+        approval_deadline=london(2025, 4, 1, 17),
+    )
+    # 00:30 BST on Mon 31 Mar is 23:30 UTC on Sunday 30 Mar: in London it is already 1 day before.
+    assert run_reminders(london(2025, 3, 31, 0, 30)) == 1
+    assert ReminderSent.objects.get().kind == "approval_1"
+
+
+def test_liaison_digest_lists_providers_at_risk_once_a_day(provider, approver, october):
+    LiaisonFactory(email="lee@agency.example")
+    other = ProviderFactory(name="Safe University")
+    with time_machine.travel(london(2024, 10, 1, 12), tick=False):
+        services.submission_approve(submission=make_submission(other, october), user=ApproverFactory(provider=other))
+    with time_machine.travel(london(2024, 10, 21, 8, 15), tick=False):
+        assert services.liaison_digest_send() == 1
+        assert services.liaison_digest_send() == 0
+    [email] = mail.outbox
+    assert email.to == ["lee@agency.example"]
+    assert provider.name in email.body and "Safe University" not in email.body
+    with time_machine.travel(london(2024, 10, 22, 8, 15), tick=False):
+        assert services.liaison_digest_send() == 1
+    with time_machine.travel(london(2024, 10, 1, 8, 15), tick=False):
+        assert services.liaison_digest_send() == 0  # deadline more than 14 days away: nobody at risk
+
+
+def test_beat_schedule_has_the_review_tasks(settings, db):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"review.send_deadline_reminders", "review.send_liaison_digest"} <= tasks
+    from review.tasks import send_deadline_reminders
+
+    assert send_deadline_reminders.delay().get() == 0
