@@ -150,3 +150,27 @@ def warning_counts(*, submission: Submission) -> dict[str, WarningCount]:
         .order_by("code")
     )
     return {row["code"]: WarningCount(row["code"], row["failures"], row["confirmed"]) for row in rows}
+
+
+# An upload missing at least this share of the previous upload's records is probably incomplete
+# or exported from the wrong place: the submission page says so prominently.
+RECORDS_DROP_SHARE = 10  # percent
+
+
+def records_drop_warning(*, submission: Submission) -> str:
+    """A warning sentence when the upload lost many of the previous upload's records, else ""."""
+    removed = submission.records_removed or 0
+    if not removed or not submission.previous_submission_id:
+        return ""
+    previous = (
+        Submission.objects.filter(pk=submission.previous_submission_id).values_list("instance_count", flat=True).first()
+        or 0
+    )
+    if not previous or removed * 100 < previous * RECORDS_DROP_SHARE:
+        return ""
+    return (
+        f"{removed:,} of the {previous:,} records of submission {submission.previous_submission_id} are missing "
+        f"from this upload ({submission.records_added or 0:,} added). If the file is incomplete or was exported "
+        "from the wrong place, upload the whole file again. Students who left must still be returned, with the "
+        "date they left."
+    )

@@ -1,5 +1,7 @@
 """REST API v1 routes, mounted at /api/v1/ under the "api" namespace (reverse("api:submission-detail", ...)).
 
+  (root)                                       GET: the resources below with their URLs
+
 Collections and submissions:
   providers/                                   GET list
   providers/{ukprn}/                           GET
@@ -38,6 +40,8 @@ from audit import api as audit_api
 from collections_app import api as collections_api
 from hin import api as hin_api
 from review import api as review_api
+
+from .api_root import ApiRootView
 
 app_name = "api"
 
@@ -101,6 +105,7 @@ urlpatterns = [
         hin_api.HinTargetListCSVView.as_view(),
         name="submission-hin-target-list-csv",
     ),
+    path("", ApiRootView.as_view(), name="root"),
     path("audit/", audit_api.AuditEventListView.as_view(), name="audit-list"),
     *review_urls,
     *router.urls,

@@ -71,6 +71,7 @@ def submission_detail(request, pk):
             "summaries": summaries,
             "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
             "schema_errors": submission_selectors.schema_errors_for(submission=submission)[:200],
+            "records_drop": submission_selectors.records_drop_warning(submission=submission),
             "can_retry": collection_services.submission_is_retryable(submission=submission)
             and permissions.can_retry_for(request.user, submission.provider),
             **approval_panel(request, submission),

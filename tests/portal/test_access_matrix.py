@@ -493,6 +493,7 @@ MATRIX: dict[str, Route] = {
     "api:submission-hin-target-list": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-hin-target-list-csv": Route(A_SUBMISSION, get=API_A_DATA),
     "api:audit-list": Route(None, get=API_SIGNED_IN),
+    "api:root": Route(None, get=API_SIGNED_IN),
     "api:submission-approve": Route(A_PASSED, get=API_A_DATA, post=(401, 403, Ok(201), 404, 403)),
     "api:submission-overrides": Route(
         A_SUBMISSION,

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 PATHS = {
+    "/api/v1/": {"get"},
     "/api/v1/providers/": {"get"},
     "/api/v1/providers/{ukprn}/": {"get"},
     "/api/v1/collections/": {"get", "post"},

@@ -9,6 +9,7 @@ submission in that collection yet.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ from review.services import query_raise, submission_approve_historical
 from student_record.sample_data import SamplePopulation, write_student_record
 
 DEMO_PASSWORD = "demo-password-2024"  # noqa: S105 - the published demo login
-DEMO_URL = "http://127.0.0.1:8000/"
+
 LONDON = ZoneInfo("Europe/London")
 SAMPLE_INSTANCES = 300
 # Gloucestershire's 2022/23 (approved) and 2023/24 files are two years of the same students, so
@@ -94,6 +95,11 @@ def first_of_month_after(day: date) -> date:
 
 def last_day_of_month(day: date) -> date:
     return first_of_month_after(day) - timedelta(days=1)
+
+
+def demo_url() -> str:
+    """Where ./scripts/demo serves: DEMO_ADDR (host:port), else 127.0.0.1:8000."""
+    return f"http://{os.environ.get('DEMO_ADDR') or '127.0.0.1:8000'}/"
 
 
 class Command(BaseCommand):
@@ -358,4 +364,4 @@ class Command(BaseCommand):
             if n == 0:
                 self.stdout.write("  ".join("-" * width for width in widths))
         self.stdout.write("")
-        self.stdout.write(f"Open {DEMO_URL}")
+        self.stdout.write(f"Open {demo_url()}")
