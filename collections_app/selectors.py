@@ -60,7 +60,6 @@ class RuleSummary:
     severity: str
     failure_count: int
     description: str
-    tolerance: str
 
 
 def rule_summaries(*, submission: Submission) -> list[RuleSummary]:
@@ -75,7 +74,6 @@ def rule_summaries(*, submission: Submission) -> list[RuleSummary]:
                 severity=result.severity,
                 failure_count=result.failure_count,
                 description=rule.description if rule else "",
-                tolerance=str(rule.tolerance) if rule and rule.tolerance else "",
             )
         )
     rows.sort(key=lambda r: (-r.failure_count, r.severity != "error", r.code))

@@ -26,6 +26,8 @@ Review and approval (review/api.py):
   queries/{id}/                                GET;  queries/{id}/respond|accept|reopen/  POST
   collections/{reference}/providers/{ukprn}/sign-off/   POST (liaison)
   collections/{reference}/providers/{ukprn}/return/     POST (liaison)
+  collections/{reference}/tolerances/          GET list (every warning rule's tolerance)
+  collections/{reference}/tolerances/{code}/   GET, PUT/PATCH (liaison)
   review/grid/                                 GET
 
 Audit:
@@ -68,6 +70,16 @@ review_urls = [
         "collections/<str:reference>/providers/<str:ukprn>/return/",
         review_api.ReturnView.as_view(),
         name="collection-return",
+    ),
+    path(
+        "collections/<str:reference>/tolerances/",
+        review_api.CollectionTolerancesView.as_view(),
+        name="collection-tolerances",
+    ),
+    path(
+        "collections/<str:reference>/tolerances/<str:code>/",
+        review_api.CollectionToleranceView.as_view(),
+        name="collection-tolerance",
     ),
     path("review/grid/", review_api.GridView.as_view(), name="review-grid"),
 ]

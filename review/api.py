@@ -6,6 +6,7 @@ may not act gets 403 (the services raise PermissionDenied); a refused action is 
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -30,6 +31,8 @@ from .serializers import (
     QueryCreateSerializer,
     QuerySerializer,
     ReturnSerializer,
+    RuleToleranceSerializer,
+    RuleToleranceUpdateSerializer,
     SignOffSerializer,
 )
 
@@ -37,6 +40,7 @@ REFUSED = OpenApiResponse(ProblemSerializer, description="Refused: `code` and a 
 FORBIDDEN = OpenApiResponse(DetailSerializer, description="The caller's role does not allow this.")
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The object's id.")
 REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="Collection reference, e.g. C23051.")
+CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="A warning rule's code.")
 UKPRN = OpenApiParameter("ukprn", str, OpenApiParameter.PATH, description="The provider's UKPRN.")
 
 
@@ -295,3 +299,68 @@ class GridView(generics.GenericAPIView):
             state=state,
         )
         return Response(GridSerializer(grid).data)
+
+
+class CollectionTolerancesView(generics.GenericAPIView):
+    serializer_class = RuleToleranceSerializer
+
+    @extend_schema(
+        tags=["review"],
+        summary="Every warning rule's tolerance in a collection",
+        description="The tolerance that applies to each warning rule: set by liaison for the collection "
+        "(`source` collection), else the rule's own (`default`), else zero (`none`: any warning blocks approval). "
+        "Everyone signed in may read them.",
+        parameters=[REFERENCE],
+        responses={200: RuleToleranceSerializer(many=True), 404: NOT_FOUND},
+    )
+    def get(self, request, reference):
+        collection = get_object_or_404(Collection, reference=reference)
+        return Response(RuleToleranceSerializer(selectors.collection_tolerances(collection=collection), many=True).data)
+
+
+class CollectionToleranceView(generics.GenericAPIView):
+    serializer_class = RuleToleranceSerializer
+
+    def _row(self, collection, code):
+        row = next((r for r in selectors.collection_tolerances(collection=collection) if r.code == code), None)
+        if row is None:
+            raise Http404("No such warning rule in this collection.")
+        return row
+
+    @extend_schema(
+        tags=["review"],
+        summary="One warning rule's tolerance in a collection",
+        parameters=[REFERENCE, CODE],
+        responses={200: RuleToleranceSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, reference, code):
+        collection = get_object_or_404(Collection, reference=reference)
+        return Response(RuleToleranceSerializer(self._row(collection, code)).data)
+
+    @extend_schema(
+        tags=["review"],
+        summary="Set a warning rule's tolerance in a collection (liaison)",
+        description="Exactly one of `percent` (of the rule's records) or `count`; 0 means any outstanding "
+        "warning blocks approval. Replaces the rule's default for this collection; audited.",
+        parameters=[REFERENCE, CODE],
+        request=RuleToleranceUpdateSerializer,
+        responses={200: RuleToleranceSerializer, 400: REFUSED, 403: LIAISON_ONLY, 404: NOT_FOUND},
+    )
+    def put(self, request, reference, code):
+        collection = get_object_or_404(Collection, reference=reference)
+        permissions.require(permissions.is_liaison(request.user), "Only Liaison can set a tolerance.")
+        data = RuleToleranceUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.tolerance_set(collection=collection, code=code, user=request.user, **data.validated_data)
+        return Response(RuleToleranceSerializer(self._row(collection, code)).data)
+
+    @extend_schema(
+        tags=["review"],
+        summary="Set a warning rule's tolerance in a collection (liaison)",
+        description="The same as PUT.",
+        parameters=[REFERENCE, CODE],
+        request=RuleToleranceUpdateSerializer,
+        responses={200: RuleToleranceSerializer, 400: REFUSED, 403: LIAISON_ONLY, 404: NOT_FOUND},
+    )
+    def patch(self, request, reference, code):
+        return self.put(request, reference, code)

@@ -185,3 +185,36 @@ class ReminderSent(models.Model):
 
     class Meta:
         ordering = ["-sent_at", "-id"]
+
+
+class RuleTolerance(models.Model):
+    """Liaison's tolerance for one warning rule in one collection, replacing the rule's code default
+    (collections_app.rules.Tolerance). Exactly one of `percent` (of the rule's records) and `count`;
+    zero means any outstanding warning blocks approval. Changes are audited (review.services)."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=32)
+    percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Outstanding warnings allowed, as a percentage of the rule's records.",
+    )
+    count = models.PositiveIntegerField(null=True, blank=True, help_text="Outstanding warnings allowed, as a count.")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["collection", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "code"], name="one_tolerance_per_rule"),
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True, count__isnull=False) | Q(percent__isnull=False, count__isnull=True),
+                name="tolerance_percent_or_count",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Tolerance of {self.code} in collection {self.collection_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
@@ -12,11 +12,20 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import Provider
 from collections_app.models import COMPLETED, Collection, Submission, SubmissionStatus
-from collections_app.rules import get_rule
+from collections_app.rules import all_rules, get_rule
 from collections_app.selectors import warning_counts
 from core.formatting import uk_datetime_text
 
-from .models import Approval, OverrideRequest, OverrideStatus, Query, QueryMessage, QueryStatus, SignOff
+from .models import (
+    Approval,
+    OverrideRequest,
+    OverrideStatus,
+    Query,
+    QueryMessage,
+    QueryStatus,
+    RuleTolerance,
+    SignOff,
+)
 
 # A collection's state for one provider, in the order the liaison grid shows them.
 STATES = {
@@ -41,10 +50,129 @@ CENT = Decimal("0.01")
 
 
 def percent_of(count: int, records: int) -> Decimal:
-    """`count` as a percentage of `records`, rounded up to 2 places (never understated)."""
+    """`count` as a percentage of `records`, truncated to 2 places (1 in 300 is 0.33, never 0.34).
+    For display only: whether a share is within a tolerance or override is decided exactly
+    (share_within), so truncation never lets a share pass a limit it exceeds."""
+    if records <= 0:
+        return Decimal(100) if count else Decimal(0)
+    return (Decimal(count) * 100 / Decimal(records)).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def percent_needed(count: int, records: int) -> Decimal:
+    """The smallest 2-place percentage that covers `count` of `records` (for override requests)."""
     if records <= 0:
         return Decimal(100) if count else Decimal(0)
     return (Decimal(count) * 100 / Decimal(records)).quantize(CENT, rounding=ROUND_UP)
+
+
+def percent_text(count: int, records: int) -> str:
+    """The share as people read it: "0.33%"; a non-zero share below 0.01% is "under 0.01%", not "0.00%"."""
+    percent = percent_of(count, records)
+    return "under 0.01%" if count and not percent else f"{percent}%"
+
+
+def share_within(count: int, records: int, percent: Decimal) -> bool:
+    """Exactly: count / records <= percent / 100 (no rounded figure involved)."""
+    return Decimal(count) * 100 <= Decimal(percent) * max(records, 0)
+
+
+def _plain(number: Decimal) -> str:
+    """2.00 -> "2", 2.50 -> "2.5"."""
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass(frozen=True)
+class EffectiveTolerance:
+    """The tolerance that applies to a warning rule in a collection: liaison's (source
+    "collection"), else the rule's code default ("default"); with neither it is zero ("none").
+    Exactly one of percent and count is set, except for "none"."""
+
+    percent: Decimal | None = None
+    count: int | None = None
+    source: str = "none"
+    updated_by: object = None
+    updated_at: object = None
+
+    @property
+    def is_zero(self) -> bool:
+        return not self.percent and not self.count
+
+    def allows(self, outstanding: int, records: int) -> bool:
+        if outstanding <= 0:
+            return True
+        if self.percent is not None:
+            return share_within(outstanding, records, self.percent)
+        return outstanding <= (self.count or 0)
+
+    def __str__(self):
+        if self.is_zero:
+            return "0% – any warning blocks approval"
+        if self.percent is not None:
+            return f"up to {_plain(self.percent)}% of records"
+        return f"up to {self.count:,} record{'s' if self.count != 1 else ''}"
+
+
+def _default_tolerance(code: str) -> EffectiveTolerance:
+    rule = get_rule(code)
+    tolerance = rule.tolerance if rule else None
+    if tolerance is None:
+        return EffectiveTolerance()
+    if tolerance.percent is not None:
+        return EffectiveTolerance(percent=Decimal(str(tolerance.percent)), source="default")
+    return EffectiveTolerance(count=tolerance.count or 0, source="default")
+
+
+def _stored_tolerance(stored: RuleTolerance) -> EffectiveTolerance:
+    return EffectiveTolerance(
+        percent=stored.percent,
+        count=stored.count,
+        source="collection",
+        updated_by=stored.updated_by,
+        updated_at=stored.updated_at,
+    )
+
+
+def tolerances_for(*, collection_id: int) -> dict[str, EffectiveTolerance]:
+    """Liaison's stored tolerances for the collection by rule code (one query); rules without one
+    fall back to tolerance_of's default."""
+    return {
+        t.code: _stored_tolerance(t)
+        for t in RuleTolerance.objects.filter(collection=collection_id).select_related("updated_by")
+    }
+
+
+def tolerance_of(code: str, stored: dict[str, EffectiveTolerance]) -> EffectiveTolerance:
+    return stored.get(code) or _default_tolerance(code)
+
+
+def warning_rules_for(collection: Collection) -> list:
+    """Every warning rule that runs on the collection's kind (all stages), by code."""
+    return [r for r in all_rules() if r.record_kind == collection.kind and not r.is_error]
+
+
+@dataclass(frozen=True)
+class RuleToleranceRow:
+    code: str
+    title: str
+    applies_to: str
+    tolerance: EffectiveTolerance
+    default: EffectiveTolerance  # the rule's code default, shown beside liaison's value
+
+
+def collection_tolerances(*, collection: Collection) -> list[RuleToleranceRow]:
+    """Every warning rule of the collection with the tolerance that applies (two reads, one query)."""
+    stored = tolerances_for(collection_id=collection.pk)
+    return [
+        RuleToleranceRow(
+            code=r.code,
+            title=r.title,
+            applies_to=r.applies_to,
+            tolerance=tolerance_of(r.code, stored),
+            default=_default_tolerance(r.code),
+        )
+        for r in warning_rules_for(collection)
+    ]
 
 
 def records_for(submission: Submission, code: str) -> int:
@@ -63,10 +191,11 @@ class WarningTolerance:
     confirmed: int
     outstanding: int  # failures not confirmed as data quality improvements
     records: int
-    percent: Decimal  # outstanding as a percentage of records
-    tolerance: str  # "" when the rule has none (then any outstanding warning is over it)
+    percent: Decimal  # outstanding as a percentage of records, truncated (display only)
+    tolerance: str  # in words, e.g. "up to 2% of records" or "0% – any warning blocks approval"
+    tolerance_source: str  # "collection" (set by liaison), "default" (the rule's) or "none"
     within_tolerance: bool
-    covered: bool  # by an approved override whose percentage is at least `percent`
+    covered: bool  # by an approved override whose percentage covers the exact share
     override: OverrideRequest | None  # the covering override, else the latest request for the rule
 
     @property
@@ -77,17 +206,9 @@ class WarningTolerance:
     def blocks_approval(self) -> bool:
         return not self.within_tolerance and not self.covered
 
-
-def _within(rule, outstanding: int, records: int) -> bool:
-    tolerance = rule.tolerance if rule else None
-    if outstanding == 0:
-        return True
-    if tolerance is None:
-        return False
-    if tolerance.percent is not None:
-        # Exact: outstanding / records <= percent / 100.
-        return Decimal(outstanding) * 100 <= Decimal(str(tolerance.percent)) * max(records, 0)
-    return outstanding <= (tolerance.count or 0)
+    @property
+    def percent_text(self) -> str:
+        return percent_text(self.outstanding, self.records)
 
 
 def overrides_for(*, submission: Submission) -> QuerySet[OverrideRequest]:
@@ -110,6 +231,7 @@ def warnings_over_tolerance(*, submission: Submission, only_blocking: bool = Fal
     overrides = defaultdict(list)
     for override in overrides_for(submission=submission):  # newest first
         overrides[override.code].append(override)
+    stored = tolerances_for(collection_id=submission.collection_id)
     rows = []
     for code, counts in warning_counts(submission=submission).items():
         if counts.outstanding <= 0:
@@ -117,8 +239,14 @@ def warnings_over_tolerance(*, submission: Submission, only_blocking: bool = Fal
         rule = get_rule(code)
         records = records_for(submission, code)
         percent = percent_of(counts.outstanding, records)
+        tolerance = tolerance_of(code, stored)
         covering = next(
-            (o for o in overrides[code] if o.status == OverrideStatus.APPROVED and o.percent >= percent), None
+            (
+                o
+                for o in overrides[code]
+                if o.status == OverrideStatus.APPROVED and share_within(counts.outstanding, records, o.percent)
+            ),
+            None,
         )
         row = WarningTolerance(
             code=code,
@@ -128,8 +256,9 @@ def warnings_over_tolerance(*, submission: Submission, only_blocking: bool = Fal
             outstanding=counts.outstanding,
             records=records,
             percent=percent,
-            tolerance=str(rule.tolerance) if rule and rule.tolerance else "",
-            within_tolerance=_within(rule, counts.outstanding, records),
+            tolerance=str(tolerance),
+            tolerance_source=tolerance.source,
+            within_tolerance=tolerance.allows(counts.outstanding, records),
             covered=covering is not None,
             override=covering or (overrides[code][0] if overrides[code] else None),
         )
@@ -206,7 +335,6 @@ def approval_refusals(*, submission: Submission, at=None) -> list[tuple[str, str
             found.append(("not_current", "A newer upload has completed since this one: approve the latest submission."))
     if status == SubmissionStatus.PASSED:
         for row in warnings_over_tolerance(submission=submission, only_blocking=True):
-            what = f"within {row.tolerance}" if row.tolerance else "no tolerance"
             if row.override and row.override.status == OverrideStatus.PENDING:
                 todo = "your override request is waiting for Liaison's decision"
             else:
@@ -215,7 +343,7 @@ def approval_refusals(*, submission: Submission, at=None) -> list[tuple[str, str
                 (
                     "warnings_over_tolerance",
                     f"Check {row.code}: {row.outstanding:,} outstanding warning{'s' if row.outstanding != 1 else ''} "
-                    f"({row.percent}% of records; {what}): {todo}.",
+                    f"({row.percent_text} of records; tolerance {row.tolerance}): {todo}.",
                 )
             )
     for query in unanswered_blocking_queries(provider=submission.provider_id, collection=submission.collection_id):

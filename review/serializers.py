@@ -160,8 +160,20 @@ class WarningToleranceSerializer(serializers.Serializer):
     confirmed = serializers.IntegerField(help_text="Confirmed as data quality improvements.")
     outstanding = serializers.IntegerField()
     records = serializers.IntegerField()
-    percent = serializers.DecimalField(max_digits=6, decimal_places=2, help_text="Outstanding, % of records.")
-    tolerance = serializers.CharField(help_text="The rule's tolerance; empty when it has none.")
+    percent = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        help_text="Outstanding, % of records, truncated to 2 places (1 in 300 is 0.33). Whether it is within "
+        "the tolerance is decided on the exact share, not on this figure.",
+    )
+    percent_text = serializers.CharField(help_text='The share in words, e.g. "0.33%" or "under 0.01%".')
+    tolerance = serializers.CharField(
+        help_text='The tolerance in words: e.g. "up to 2% of records", or "0% – any warning blocks approval".'
+    )
+    tolerance_source = serializers.ChoiceField(
+        choices=["collection", "default", "none"],
+        help_text="collection: set by liaison for this collection; default: the rule's own; none: zero.",
+    )
     within_tolerance = serializers.BooleanField()
     covered = serializers.BooleanField(help_text="By an approved override at least this percentage.")
     blocks_approval = serializers.BooleanField()
@@ -171,3 +183,36 @@ class ApprovalCheckSerializer(serializers.Serializer):
     can_approve = serializers.BooleanField(help_text="Nothing stops approval now (the caller's role aside).")
     refusals = RefusalSerializer(many=True)
     warnings = WarningToleranceSerializer(many=True, help_text="Every warning rule with outstanding failures.")
+
+
+class RuleToleranceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    applies_to = serializers.CharField(help_text="What the percentage is of: student or instance records.")
+    percent = serializers.DecimalField(
+        source="tolerance.percent", max_digits=5, decimal_places=2, allow_null=True, help_text="% of records."
+    )
+    count = serializers.IntegerField(source="tolerance.count", allow_null=True, help_text="Number of records.")
+    source = serializers.CharField(
+        source="tolerance.source",
+        help_text="collection: set by liaison for this collection; default: the rule's own; none: zero.",
+    )
+    text = serializers.SerializerMethodField(
+        help_text='e.g. "up to 2% of records", "0% – any warning blocks approval".'
+    )
+    default = serializers.SerializerMethodField(help_text="The rule's own tolerance, in words.")
+    updated_by = serializers.CharField(source="tolerance.updated_by", allow_null=True, default=None)
+    updated_at = serializers.DateTimeField(source="tolerance.updated_at", allow_null=True, default=None)
+
+    def get_text(self, obj) -> str:
+        return str(obj.tolerance)
+
+    def get_default(self, obj) -> str:
+        return str(obj.default)
+
+
+class RuleToleranceUpdateSerializer(serializers.Serializer):
+    percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True, help_text="0-100; 0: any warning blocks."
+    )
+    count = serializers.IntegerField(required=False, allow_null=True, min_value=0)

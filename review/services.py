@@ -24,6 +24,10 @@ Approval is refused (ActionRefused, with a message and code) when the collection
 tolerance with no approved override covering it, or a query marked "must be answered before
 approval" has no provider response. See review.selectors.approval_refusals.
 
+Tolerances: a warning rule's tolerance (a percentage of the rule's records, or a count) comes
+from the rule's code unless liaison set one for the collection (tolerance_set; zero: any warning
+blocks). Shares are compared exactly; shown percentages are truncated (selectors.percent_of).
+
 Override requests: pending -> approved | refused (override_decide, liaison). An approved
 override covers the rule for later uploads of the collection while its percentage stays within.
 
@@ -47,7 +51,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Provider, Role, User
-from collections_app.models import COMPLETED, Submission, SubmissionStatus
+from collections_app.models import COMPLETED, Collection, Submission, SubmissionStatus
 from collections_app.rules import get_rule
 from collections_app.selectors import warning_counts
 from core.audit import audit_record
@@ -64,6 +68,7 @@ from .models import (
     QueryMessageKind,
     QueryStatus,
     ReminderSent,
+    RuleTolerance,
     SignOff,
 )
 
@@ -84,6 +89,7 @@ __all__ = [
     "reminders_send",
     "submission_approve",
     "submission_approve_historical",
+    "tolerance_set",
 ]
 
 
@@ -219,6 +225,66 @@ def _reopen_sign_off(provider_id, collection_id, reason: str) -> int:
     )
 
 
+# -- tolerances ---------------------------------------------------------------------------------
+
+
+def tolerance_set(*, collection: Collection, code: str, user, percent=None, count=None) -> RuleTolerance:
+    """Liaison sets a warning rule's tolerance for a collection (replacing the rule's default):
+    exactly one of `percent` (of the rule's records, 0-100, at most 2 places) or `count`. Zero
+    means any outstanding warning blocks approval. Audited with the previous value."""
+    permissions.require(permissions.is_liaison(user), "Only Liaison can set a tolerance.")
+    rule = get_rule(code)
+    if rule is None or rule.is_error or rule.record_kind != collection.kind:
+        raise ActionRefused(
+            f"{collection.reference} has no warning rule {code}: only warnings have a tolerance.", code="unknown_rule"
+        )
+    if (percent in (None, "")) == (count in (None, "")):
+        raise ActionRefused(
+            "Give either a percentage of records or a number of records, not both.", code="percent_or_count"
+        )
+    if percent not in (None, ""):
+        try:
+            percent = Decimal(str(percent).strip())
+        except (InvalidOperation, ValueError):
+            raise ActionRefused("Give the percentage as a number, e.g. 2.5.", code="invalid_percent") from None
+        # Refuse rather than round: a stored tolerance must be exactly what liaison meant.
+        if not percent.is_finite() or percent != percent.quantize(selectors.CENT) or not 0 <= percent <= 100:
+            raise ActionRefused(
+                "The percentage must be from 0 to 100 with at most 2 decimal places.", code="invalid_percent"
+            )
+        percent, count = percent.quantize(selectors.CENT), None
+    else:
+        try:
+            count = int(str(count).strip())
+        except ValueError:
+            raise ActionRefused("Give the number of records as a whole number.", code="invalid_count") from None
+        if count < 0:
+            raise ActionRefused("The number of records cannot be negative.", code="invalid_count")
+        percent = None
+    previous = selectors.tolerance_of(code, selectors.tolerances_for(collection_id=collection.pk))
+    with transaction.atomic():
+        tolerance, _ = RuleTolerance.objects.update_or_create(
+            collection=collection,
+            code=code,
+            defaults={"percent": percent, "count": count, "updated_by": user, "updated_at": timezone.now()},
+        )
+        current = selectors.tolerance_of(code, selectors.tolerances_for(collection_id=collection.pk))
+        audit_record(
+            actor=user,
+            action="tolerance.set",
+            summary=f"Tolerance of check {code} in {collection.reference} set to {current} (was {previous})",
+            collection=collection,
+            details={
+                "code": code,
+                "percent": None if percent is None else str(percent),
+                "count": count,
+                "previous": str(previous),
+                "previous_source": previous.source,
+            },
+        )
+    return tolerance
+
+
 # -- tolerance overrides -----------------------------------------------------------------------
 
 
@@ -254,9 +320,11 @@ def override_request(*, submission: Submission, code: str, percent, justificatio
             f"Check {code} is within its tolerance or already covered by an override: no override is needed.",
             code="not_needed",
         )
-    if percent < row.percent:
+    if not selectors.share_within(row.outstanding, row.records, percent):
+        needed = selectors.percent_needed(row.outstanding, row.records)
         raise ActionRefused(
-            f"{row.percent}% of records fail check {code} on this submission: ask for at least that.",
+            f"{row.outstanding:,} of {row.records:,} records ({row.percent_text}) fail check {code} on this "
+            f"submission: ask for at least {needed}%.",
             code="percent_too_low",
         )
     try:

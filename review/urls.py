@@ -8,6 +8,7 @@ urlpatterns = [
     path("submissions/<int:pk>/approve/", views.submission_approve, name="submission_approve"),
     path("submissions/<int:pk>/overrides/", views.override_request, name="override_request"),
     path("submissions/<int:pk>/queries/", views.query_raise, name="query_raise"),
+    path("collections/<str:reference>/tolerances/", views.collection_tolerances, name="collection_tolerances"),
     path("overrides/", views.override_list, name="override_list"),
     path("overrides/<int:pk>/decide/", views.override_decide, name="override_decide"),
     path("queries/", views.query_list, name="query_list"),

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -165,6 +165,45 @@ def override_list(request):
             "statuses": OverrideStatus.choices,
             "query": _without_page(request),
             "active_sorts": [sort],
+        },
+    )
+
+
+# --- tolerances ---------------------------------------------------------------------------------
+
+
+@login_required
+def collection_tolerances(request, reference):
+    """Every warning rule's tolerance in a collection: liaison change them here, provider staff read them."""
+    collection = collection_selectors.collection_get(reference=reference)
+    if collection is None:
+        raise Http404("No such collection.")
+    if request.method == "POST":
+        permissions.require(permissions.is_liaison(request.user), "Only Liaison can set a tolerance.")
+        code = request.POST.get("code", "")
+        value = request.POST.get("value", "").strip()
+        by_count = request.POST.get("unit") == "count"
+        _attempt(
+            request,
+            lambda: services.tolerance_set(
+                collection=collection,
+                code=code,
+                user=request.user,
+                percent=None if by_count else value,
+                count=value if by_count else None,
+            ),
+            f"Tolerance of check {code} saved.",
+        )
+        return redirect("collection_tolerances", reference=reference)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "review/tolerances.html",
+        {
+            "collection": collection,
+            "rows": selectors.collection_tolerances(collection=collection),
+            "can_edit": permissions.is_liaison(request.user),
         },
     )
 

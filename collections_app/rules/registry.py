@@ -32,7 +32,8 @@ RESERVED_PARAM_PREFIX = "_"
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How many failures of a warning are acceptable before it blocks approval."""
+    """The default for how many failures of a warning are acceptable before it blocks approval;
+    liaison may set another per collection (review.models.RuleTolerance), which wins."""
 
     count: int | None = None
     percent: float | None = None

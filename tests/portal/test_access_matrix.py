@@ -1,7 +1,7 @@
 """The access matrix: every route, every role, the status each should get, and no other provider's data.
 
 Every URL pattern the resolver knows (the API under /api/v1/ included) has an entry in MATRIX with
-the status expected for GET, and for POST (PATCH for the one PATCH route) where the route takes it,
+the status expected for GET, and for POST (and PUT/PATCH for the routes that take them) where the route takes it,
 for five roles:
 
     anon      not signed in
@@ -326,6 +326,7 @@ class Route:
     post: tuple | None = None
     data: Callable[[World], dict] | None = None
     patch: tuple | None = None
+    put: tuple | None = None
     json: bool = False
 
 
@@ -336,6 +337,7 @@ A_QUERY_OPEN = lambda w: {"pk": w.a.query_open.pk}  # noqa: E731
 A_QUERY_ANSWERED = lambda w: {"pk": w.a.query_answered.pk}  # noqa: E731
 A_OVERRIDE = lambda w: {"pk": w.a.override.pk}  # noqa: E731
 COLLECTION = lambda w: {"reference": w.collection.reference}  # noqa: E731
+RULE = lambda w: {"reference": w.collection.reference, "code": MATRIX_RULES[1]}  # noqa: E731
 A_PREVIOUS_YEAR = lambda w: {"ukprn": w.a.provider.ukprn, "reference": w.prev_collection.reference}  # noqa: E731
 
 # Shorthands: who reads provider A's submission-scoped data (B's user gets 404, never 403).
@@ -414,6 +416,12 @@ MATRIX: dict[str, Route] = {
     "audit_log": Route(None, get=WEB_SIGNED_IN),
     "audit_log_csv": Route(None, get=WEB_SIGNED_IN),
     # -- review: refusals are a message on the page the user came from (302, nothing changed)
+    "collection_tolerances": Route(
+        COLLECTION,
+        get=WEB_SIGNED_IN,
+        post=(302, 403, 403, 403, Ok(302)),
+        data=lambda w: {"code": MATRIX_RULES[1], "value": "2", "unit": "percent"},
+    ),
     "submission_approve": Route(A_PASSED, get=WEB_POST_ONLY, post=(302, 302, Ok(302), 404, 302)),
     "override_request": Route(
         A_SUBMISSION,
@@ -541,6 +549,15 @@ MATRIX: dict[str, Route] = {
         json=True,
     ),
     "api:review-grid": Route(None, get=API_SIGNED_IN),
+    "api:collection-tolerances": Route(COLLECTION, get=API_SIGNED_IN),
+    "api:collection-tolerance": Route(
+        RULE,
+        get=API_SIGNED_IN,
+        put=(401, 403, 403, 403, Ok(200)),
+        patch=(401, 403, 403, 403, Ok(200)),
+        data=lambda w: {"percent": "2"},
+        json=True,
+    ),
 }
 
 
@@ -667,6 +684,8 @@ def test_route(name, world, db):
         problems += check(world, name, role, "post", url, post[i], route)
         if route.patch:
             problems += check(world, name, role, "patch", url, route.patch[i], route)
+        if route.put:
+            problems += check(world, name, role, "put", url, route.put[i], route)
     assert snapshot() == world.baseline, f"{name}: a GET changed the data"
     assert not problems, "\n".join(problems)
 
@@ -713,7 +732,7 @@ def _openapi_paths() -> dict[str, set[str]]:
     }
 
 
-SAMPLE_PATH_VALUES = {"id": "1", "reference": "C23051", "ukprn": "10004710"}
+SAMPLE_PATH_VALUES = {"id": "1", "reference": "C23051", "ukprn": "10004710", "code": "MATRIX.W1"}
 
 
 def test_every_openapi_path_is_in_the_matrix_with_its_methods():
@@ -729,6 +748,7 @@ def test_every_openapi_path_is_in_the_matrix_with_its_methods():
         route = MATRIX[name]
         written = {"post"} if route.post and any(isinstance(status, Ok) for status in route.post) else set()
         written |= {"patch"} if route.patch else set()
+        written |= {"put"} if route.put else set()
         assert methods - {"get"} == written, (
             f"{path}: the schema offers {sorted(methods)}, the matrix {sorted(written)}"
         )

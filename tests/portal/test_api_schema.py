@@ -36,6 +36,8 @@ PATHS = {
     "/api/v1/collections/{reference}/providers/{ukprn}/sign-off/": {"post"},
     "/api/v1/collections/{reference}/providers/{ukprn}/return/": {"post"},
     "/api/v1/review/grid/": {"get"},
+    "/api/v1/collections/{reference}/tolerances/": {"get"},
+    "/api/v1/collections/{reference}/tolerances/{code}/": {"get", "put", "patch"},
 }
 
 

@@ -178,7 +178,7 @@ def test_warnings_within_tolerance_do_not_block(provider, approver, collection, 
     submission = make_submission(provider, collection, instances=100)
     add_warnings(submission, "TST1", 5)
     [row] = selectors.warnings_over_tolerance(submission=submission)
-    assert (row.outstanding, row.percent, row.tolerance, row.blocks_approval) == (5, 5, "5% of records", False)
+    assert (row.outstanding, row.percent, row.tolerance, row.blocks_approval) == (5, 5, "up to 5% of records", False)
     services.submission_approve(submission=submission, user=approver)
 
 
@@ -186,7 +186,7 @@ def test_warnings_over_tolerance_block_until_confirmed(provider, approver, provi
     submission = make_submission(provider, collection, instances=100)
     failures = add_warnings(submission, "TST1", 8)
     [message] = selectors.approval_blockers(submission=submission)
-    assert message.startswith("Check TST1: 8 outstanding warnings (8.00% of records; within 5% of records)")
+    assert message.startswith("Check TST1: 8 outstanding warnings (8.00% of records; tolerance up to 5% of records)")
     assert refused_code(lambda: services.submission_approve(submission=submission, user=approver)) == (
         "warnings_over_tolerance"
     )

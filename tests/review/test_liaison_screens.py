@@ -154,7 +154,7 @@ def test_submission_page_does_not_query_per_query_or_override(
     client.force_login(provider_user)
     url = reverse("submission_detail", args=[submission.pk])
     client.get(url)
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(23):  # the tolerance read, once per warnings_over_tolerance
         response = client.get(url)
     assert "More 4" in response.content.decode()
 

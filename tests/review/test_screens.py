@@ -49,7 +49,7 @@ def test_approval_panel_refuses_with_sentences_then_override_then_approve(
         {"code": "TST1", "percent": "2", "justification": "Known reporting change."},
         follow=True,
     )
-    assert any("ask for at least that" in m for m in _messages(response))
+    assert any("ask for at least 8.00%" in m for m in _messages(response))
     response = client.post(
         reverse("override_request", args=[submission.pk]),
         {"code": "TST1", "percent": "8", "justification": "Known reporting change."},
