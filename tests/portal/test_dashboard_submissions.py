@@ -4,9 +4,11 @@ process yet (item 8)."""
 
 import re
 
+import pytest
 from django.urls import reverse
 
-from collections_app.models import SubmissionStatus
+from collections_app import kinds
+from collections_app.models import CollectionKind, SubmissionStatus
 from core.formatting import uk_datetime_text
 from review import services
 
@@ -66,3 +68,41 @@ def test_dashboard_queries_stay_fixed_with_approvals(client, provider, approver,
     with django_assert_max_num_queries(11):
         response = client.get(reverse("dashboard"))
     assert response.content.decode().count("Approved data:</strong>") == 4
+
+
+@pytest.fixture
+def contact_details(db, monkeypatch):
+    """An open collection of a kind with no parser registered (until the contact details kind lands,
+    contact details; the registration is removed for the test either way)."""
+    monkeypatch.delitem(kinds._KINDS, CollectionKind.CONTACT_DETAILS, raising=False)
+    monkeypatch.delitem(kinds._STAGES, CollectionKind.CONTACT_DETAILS, raising=False)
+    return factories.CollectionFactory(
+        reference="C23071", name="Graduate Outcomes contacts 2023/24", kind=CollectionKind.CONTACT_DETAILS
+    )
+
+
+def test_a_collection_of_an_unprocessable_kind_says_so_and_offers_no_upload(
+    client, provider, provider_user, collection, contact_details
+):
+    client.force_login(provider_user)
+    page = client.get(reverse("collection_detail", args=[contact_details.reference])).content.decode()
+    assert 'id="kind-not-supported"' in page
+    assert "Graduate Outcomes contact details files cannot be processed by the portal yet" in page
+    assert 'id="upload-form"' not in page and "Upload a file" not in page
+
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    card = _text(_card(dashboard, contact_details.reference))
+    assert "cannot be processed by the portal yet" in card
+    assert "Upload a file" not in card and f"View collection {contact_details.reference}" in card
+    # A processable collection still offers its upload.
+    assert f"Upload a file for {collection.reference}" in _text(_card(dashboard, collection.reference))
+    page = client.get(reverse("collection_detail", args=[collection.reference])).content.decode()
+    assert 'id="upload-form"' in page and 'id="kind-not-supported"' not in page
+
+
+def test_liaison_see_the_unprocessable_kind_too(client, provider, liaison, contact_details):
+    client.force_login(liaison)
+    page = client.get(
+        reverse("collection_detail", args=[contact_details.reference]), {"provider": provider.ukprn}
+    ).content.decode()
+    assert 'id="kind-not-supported"' in page and 'id="upload-by-provider"' not in page
