@@ -15,7 +15,7 @@ from accounts import permissions
 from accounts.models import Provider
 from core.errors import ActionRefused
 
-from . import selectors, services
+from . import kinds, selectors, services
 from .exports import failures_csv, schema_errors_csv
 from .models import Severity, Submission
 from .rules import get_rule
@@ -54,7 +54,9 @@ def collection_detail(request, reference):
             "providers": permissions.visible_providers(request.user) if permissions.is_liaison(request.user) else [],
             "history": history,
             "may_upload": may_upload,
-            "can_upload": may_upload and collection.is_open(),
+            # Said up front: a kind with no parser registered would only be refused after choosing a file.
+            "kind_supported": kinds.is_registered(collection.kind),
+            "can_upload": may_upload and collection.is_open() and kinds.is_registered(collection.kind),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         },
     )

@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Provider
+from collections_app import kinds
 from collections_app.models import Collection, Submission, SubmissionStatus
 from core.formatting import uk_datetime_text
 from core.sorting import resolve_sort
@@ -47,6 +48,7 @@ class CollectionCard:
     next_deadline_at: datetime | None
     milestones: list[Milestone] = field(default_factory=list)
     review: CollectionState | None = None  # approval state: approved (late), updated since approval, signed off
+    kind_supported: bool = True  # False: no parser for its kind yet, so no upload is offered
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ def provider_dashboard(*, provider: Provider, user=None, at: datetime | None = N
             next_deadline_at=deadline,
             milestones=collection_milestones(collection=collection),
             review=states[(provider.pk, collection.pk)],
+            kind_supported=kinds.is_registered(collection.kind),
         )
         if phase == "closed":
             closed.append(card)

@@ -61,25 +61,32 @@ def approval_panel(request, submission: Submission) -> dict:
     user = request.user
     state = selectors.collection_state(provider=submission.provider, collection=submission.collection)
     is_approver = permissions.can_approve_for(user, submission.provider)
-    blockers = selectors.approval_blockers(submission=submission) if submission.status == "passed" else []
+    # Only the provider's current upload (the newest completed one) is acted on: an older or a
+    # rejected one is history, shown without approve, override or confirm actions.
+    is_current = submission.pk == state.current_id
+    blockers = (
+        selectors.approval_blockers(submission=submission) if is_current and submission.status == "passed" else []
+    )
     warnings = selectors.warnings_over_tolerance(submission=submission) if submission.is_complete else []
     queries = selectors.queries_for(user=user, submission=submission)
     return {
         "review_state": state,
         "approval": state.approval,
         "is_approved_submission": bool(state.approval and state.approval.submission_id == submission.pk),
-        "can_approve": is_approver and submission.status == "passed",
+        "is_current_submission": is_current,
+        "current_submission_id": state.current_id,
+        "can_approve": is_current and is_approver and submission.status == "passed",
         "is_approver": is_approver,
         "approval_blockers": blockers,
         "tolerance_rows": warnings,
-        "can_request_override": permissions.is_staff_of(user, submission.provider),
+        "can_request_override": is_current and permissions.is_staff_of(user, submission.provider),
         "overrides": selectors.overrides_for(submission=submission),
         "review_queries": queries,
         "review_query_counts": selectors.open_query_counts(
             user=user, provider=submission.provider_id, collection=submission.collection_id
         ),
         "can_raise_query": permissions.is_liaison(user),
-        "can_sign_off": permissions.is_liaison(user),
+        "can_sign_off": is_current and permissions.is_liaison(user),
         "rule_codes": [s.code for s in collection_selectors.rule_summaries(submission=submission) if s.failure_count],
     }
 
