@@ -8,13 +8,6 @@ from .services import audit_event_store
 
 
 @receiver(audit_requested, dispatch_uid="audit.store")
-def store(sender, *, signal, actor, action, summary, provider, collection, submission, details, **kwargs):
-    return audit_event_store(
-        actor=actor,
-        action=action,
-        summary=summary,
-        provider=provider,
-        collection=collection,
-        submission=submission,
-        details=details,
-    )
+def store(sender, signal, **event):
+    # The event is audit_record's keyword arguments; audit_event_store's signature checks them.
+    return audit_event_store(**event)

@@ -87,9 +87,7 @@ def collection_upload(request, reference):
         )
     except ActionRefused as refused:
         if wants_json:
-            return JsonResponse(
-                {"code": refused.code, "detail": refused.message}, status=403 if refused.code == "forbidden" else 400
-            )
+            return JsonResponse({"code": refused.code, "detail": refused.message}, status=refused.http_status)
         messages.error(request, refused.message)
         return redirect(back)
     url = reverse("submission_detail", args=[submission.pk])
