@@ -8,8 +8,10 @@ from django.views.decorators.http import require_GET
 
 from accounts import permissions
 from accounts.decorators import liaison_required
+from collections_app import kinds
 from collections_app import selectors as submission_selectors
 from collections_app import services as collection_services
+from collections_app.models import Severity
 from portal import dashboards
 from review.views import approval_panel
 
@@ -60,15 +62,20 @@ def submission_detail(request, pk):
     (hin) and the approval panel (review). Composed here, on top of the apps it shows."""
     submission = submission_selectors.submission_get_or_404(user=request.user, pk=pk)
     summaries = submission_selectors.rule_summaries(submission=submission)
-    failing = [s for s in summaries if s.failure_count]
+    failing = [s for s in summaries if s.failure_count]  # largest first (rule_summaries' order)
     largest = max((s.failure_count for s in failing), default=0)
+    kind = submission.collection.kind
     return render(
         request,
         "collections/submission_detail.html",
         {
             "submission": submission,
             "collection": submission.collection,
-            "summaries": summaries,
+            # What to fix first: errors, then warnings, each by count; passed rules folded away.
+            "failing_errors": [s for s in failing if s.severity == Severity.ERROR],
+            "failing_warnings": [s for s in failing if s.severity != Severity.ERROR],
+            "passed_rules": [s for s in summaries if not s.failure_count],
+            "record_noun": kinds.get(kind).record_noun if kinds.is_registered(kind) else "records",
             "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
             "schema_errors": submission_selectors.schema_errors_for(submission=submission)[:200],
             "records_drop": submission_selectors.records_drop_warning(submission=submission),

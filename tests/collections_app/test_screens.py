@@ -68,6 +68,31 @@ def test_submission_page_shows_counts_rules_and_chart(client, failed_submission,
     assert f"{failed_submission.error_count}" in page
 
 
+def test_submission_page_puts_what_to_fix_first(client, failed_submission, provider_user):
+    """Verdict, then failing errors by count, then warnings by count, passed rules folded away, then
+    approval (issue 12, item 1)."""
+    client.force_login(provider_user)
+    page = client.get(reverse("submission_detail", args=[failed_submission.pk])).content.decode()
+    verdict, errors, approval = (
+        page.index('id="verdict"'),
+        page.index('id="rules-error-table"'),
+        page.index('id="approval"'),
+    )
+    assert verdict < errors < approval
+    results = {r.code: r for r in failed_submission.rule_results.all()}
+    error_codes = [c for c, r in sorted(results.items(), key=lambda i: (-i[1].failure_count, i[0]))
+                   if r.severity == "error" and r.failure_count]  # fmt: skip
+    error_table = page[errors : page.index("</table>", errors)]
+    assert [c for c in error_codes if c in error_table] == error_codes
+    assert sorted(error_codes, key=error_table.index) == error_codes  # largest first
+    passed = [c for c, r in results.items() if not r.failure_count]
+    assert passed, "the sample file should pass some rules"
+    folded = page[page.index('id="rules-passed"') : page.index("</details>", page.index('id="rules-passed"'))]
+    assert f"{len(passed)} rules passed" in folded and all(c in folded for c in passed)
+    for code in passed:  # listed once, in the folded table only
+        assert page.count(f'<td class="mono">{code}</td>') == 1
+
+
 def test_failures_list_filters_sorts_and_exports(client, failed_submission, provider_user):
     client.force_login(provider_user)
     url = reverse("submission_failures", args=[failed_submission.pk])
