@@ -10,7 +10,7 @@ from core.csv import csv_response
 from .models import RuleFailure, SchemaError, Submission
 
 FAILURE_HEADER = ["rule", "severity", "line", "HUSID", "NUMHUS", "FNAMES", "SURNAME", "field", "value", "message"]
-SCHEMA_ERROR_HEADER = ["line", "path", "message"]
+SCHEMA_ERROR_HEADER = ["line", "record", "path", "message"]
 
 
 def submission_filename(submission: Submission, what: str) -> str:
@@ -35,4 +35,6 @@ def failures_csv(queryset: QuerySet[RuleFailure], filename: str) -> StreamingHtt
 
 
 def schema_errors_csv(queryset: QuerySet[SchemaError], filename: str) -> StreamingHttpResponse:
-    return csv_response(filename, SCHEMA_ERROR_HEADER, queryset.values_list("line", "path", "message").iterator())
+    return csv_response(
+        filename, SCHEMA_ERROR_HEADER, queryset.values_list("line", "record", "path", "message").iterator()
+    )

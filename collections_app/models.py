@@ -184,6 +184,8 @@ class SchemaError(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="schema_errors")
     line = models.PositiveIntegerField(null=True)
     path = models.CharField(max_length=300, blank=True)
+    # The record the error is in, as the file identifies it (Student record: HUSID and OWNSTU).
+    record = models.CharField(max_length=100, blank=True)
     message = models.TextField()
 
     class Meta:

@@ -236,7 +236,7 @@ class FailureSerializer(serializers.ModelSerializer):
 class SchemaErrorSerializer(serializers.ModelSerializer):
     class Meta:
         model = SchemaError
-        fields = ["line", "path", "message"]
+        fields = ["line", "record", "path", "message"]
         read_only_fields = fields
 
 

@@ -35,7 +35,7 @@ from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, encoding_proble
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "xsd" / "student_record_v1.xsd"
 ROOT_TAG = "StudentRecord"
-_LOCATE = {"root_tag": ROOT_TAG, "record_tag": "Student", "label": "Student record"}
+_LOCATE = {"root_tag": ROOT_TAG, "record_tag": "Student", "label": "Student record", "key_tags": ("HUSID", "OWNSTU")}
 
 STUDENT_COLUMNS = (
     "id",

@@ -29,6 +29,7 @@ class LocatedError:
     line: int | None
     path: str
     message: str
+    record: str = ""  # which record, in the kind's own terms: "HUSID 9811681234562, OWNSTU S1"
 
 
 _PARSER_DOMAINS = {etree.ErrorDomains.PARSER, etree.ErrorDomains.NAMESPACE, etree.ErrorDomains.IO}
@@ -37,11 +38,100 @@ _NOT_UTF8 = {etree.ErrorTypes.ERR_INVALID_ENCODING, etree.ErrorTypes.ERR_UNSUPPO
 AGAIN = "Correct the file (or export it again) and upload it again."
 
 
+# libxml2's schema messages, as sentences a data manager can act on (issue 12, item 7).
+_SENTENCES = (
+    (
+        re.compile(
+            r"\[facet 'enumeration'\] The value '(?P<value>.*)' is not an element of the set \{(?P<set>.*)\}\.?$"
+        ),
+        lambda m, name: f"{name} is {_shown(m['value'])}; allowed: {', '.join(_codes(m['set']))}.",
+    ),
+    (
+        re.compile(
+            r"\[facet 'pattern'\] The value '(?P<value>.*)' is not accepted by the pattern '(?P<pattern>.*)'\.?$"
+        ),
+        lambda m, name: f"{name} is {_shown(m['value'])}; {_pattern_words(m['pattern'])}.",
+    ),
+    (
+        re.compile(
+            r"\[facet 'maxLength'\] The value has a length of '(?P<n>\d+)'; this exceeds the allowed "
+            r"maximum length of '(?P<max>\d+)'\.?$"
+        ),  # fmt: skip
+        lambda m, name: f"{name} is {int(m['n']):,} characters long; at most {int(m['max']):,} are allowed.",
+    ),
+    (
+        re.compile(
+            r"\[facet 'minLength'\] The value has a length of '(?P<n>\d+)'; this underruns the allowed "
+            r"minimum length of '(?P<min>\d+)'\.?$"
+        ),  # fmt: skip
+        lambda m, name: f"{name} is empty; it needs at least {m['min']} character{'s' if m['min'] != '1' else ''}.",
+    ),
+    (
+        re.compile(r"'(?P<value>.*)' is not a valid value of the atomic type '(?P<type>[^']*)'\.?$"),
+        lambda m, name: f"{name} is {_shown(m['value'])}; " + _type_words(m["type"]) + ".",
+    ),
+    (
+        re.compile(r"This element is not expected\. Expected is (?:one of )?\( (?P<expected>.*) \)\.?$"),
+        lambda m, name: f"{name} is not expected here; {_expected_words(m['expected'])} should come here.",
+    ),
+    (
+        re.compile(r"This element is not expected\.?$"),
+        lambda m, name: f"{name} is not expected here: remove it, or check the element order.",
+    ),
+    (
+        re.compile(r"Missing child element\(s\)\. Expected is (?:one of )?\( (?P<expected>.*) \)\.?$"),
+        lambda m, name: f"{name} is missing {_expected_words(m['expected'])}.",
+    ),
+)
+_PATTERNS = {
+    r"\d{13}": "it must be 13 digits",
+    r"\d{8}": "it must be 8 digits",
+    r"\d{5}": "it must be 5 digits",
+    r"\d{4}": "it must be 4 digits",
+    r"\d{9}": "it must be 9 digits",
+    r"\d{2}": "it must be a 2-digit code",
+    r"\S(.*\S)?": "it must not be blank or start or end with a space",
+    r"[^\s]{1,20}": "it must be 1 to 20 characters with no spaces",
+}
+_TYPES = {"Date": "not a valid date (a date that exists, written YYYY-MM-DD)"}
+
+
+def _shown(value: str) -> str:
+    return f"'{value}'" if not value or value != value.strip() else value
+
+
+def _codes(listed: str) -> list[str]:
+    return re.findall(r"'([^']*)'", listed)
+
+
+def _pattern_words(pattern: str) -> str:
+    return _PATTERNS.get(pattern, f"it does not have the required form ({pattern})")
+
+
+def _type_words(type_name: str) -> str:
+    type_name = type_name.replace("{http://www.w3.org/2001/XMLSchema}", "xs:")
+    return _TYPES.get(type_name, f"not a valid {type_name}")
+
+
+def _expected_words(expected: str) -> str:
+    names = [n.strip() for n in expected.split(",") if n.strip()]
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
 def plain_message(message: str) -> str:
-    """libxml2 says "Element 'X': 'abc' is not a valid value..."; the path already names X."""
-    message = _ELEMENT_PREFIX.sub("", message.strip())
-    message = message.replace("{http://www.w3.org/2001/XMLSchema}", "xs:")
-    return message[:1].upper() + message[1:]
+    """libxml2 says "Element 'GENDER': [facet 'enumeration'] The value 'Q' is not an element of the
+    set {'M', 'F'}"; a person reads "GENDER is Q; allowed: M, F." Messages of no known shape keep
+    libxml2's words, without the prefix (the path names the element)."""
+    message = message.strip()
+    prefix = _ELEMENT_PREFIX.match(message)
+    rest = _ELEMENT_PREFIX.sub("", message)
+    if prefix:
+        for pattern, sentence in _SENTENCES:
+            match = pattern.match(rest)
+            if match:
+                return sentence(match, prefix.group(1))
+    rest = rest.replace("{http://www.w3.org/2001/XMLSchema}", "xs:")
+    return rest[:1].upper() + rest[1:]
 
 
 def ends_early(line: int) -> LocatedError:
@@ -75,7 +165,7 @@ def malformed(exc: etree.XMLSyntaxError, *, label: str) -> LocatedError:
 
 
 def locate_errors(
-    path, schema, *, cap: int, root_tag: str, record_tag: str, label: str, fallback=()
+    path, schema, *, cap: int, root_tag: str, record_tag: str, label: str, key_tags=(), fallback=()
 ) -> tuple[list[LocatedError], int]:
     """The errors in a file the fast pass rejected, up to `cap` (never none), and how many
     there are: schema errors past the cap are not looked for, so the count is the larger of
@@ -84,7 +174,9 @@ def locate_errors(
     A file that is not well-formed gets that one error alone: schema errors found before it
     may be artefacts of the damage (a truncated last record is missing its elements).
     """
-    errors = find_errors(path, schema, cap=cap, root_tag=root_tag, record_tag=record_tag, label=label)
+    errors = find_errors(
+        path, schema, cap=cap, root_tag=root_tag, record_tag=record_tag, label=label, key_tags=key_tags
+    )
     if not errors:
         # Should not happen, but never claim a file is invalid without saying why.
         errors = [LocatedError(line=e.line or None, path="", message=plain_message(e.message)) for e in fallback]
@@ -95,11 +187,14 @@ def locate_errors(
     return errors, max(len(errors), schema_errors)
 
 
-def find_errors(path, schema, *, cap: int, root_tag: str, record_tag: str, label: str) -> list[LocatedError]:
-    """The file's errors, up to `cap`: none if it is well-formed and valid."""
+def find_errors(
+    path, schema, *, cap: int, root_tag: str, record_tag: str, label: str, key_tags=()
+) -> list[LocatedError]:
+    """The file's errors, up to `cap`: none if it is well-formed and valid. Each error in a record
+    names the record by the values of its `key_tags` children (e.g. HUSID and OWNSTU)."""
     etree.clear_error_log()
     errors: list[LocatedError] = []
-    scan = _Scan(schema, cap, root_tag, record_tag, errors)
+    scan = _Scan(schema, cap, root_tag, record_tag, errors, key_tags)
     parser = etree.XMLPullParser(events=("end",), tag=(record_tag, root_tag), **SAFE_PARSE_OPTIONS)
     newlines, tail = 0, b""
     with open(path, "rb") as raw:
@@ -132,8 +227,9 @@ def find_errors(path, schema, *, cap: int, root_tag: str, record_tag: str, label
 class _Scan:
     """Validates each record element as the chunked parse delivers it, then drops it."""
 
-    def __init__(self, schema, cap: int, root_tag: str, record_tag: str, errors: list[LocatedError]):
+    def __init__(self, schema, cap: int, root_tag: str, record_tag: str, errors: list[LocatedError], key_tags=()):
         self.schema, self.cap, self.root_tag, self.record_tag, self.errors = schema, cap, root_tag, record_tag, errors
+        self.key_tags = tuple(key_tags)
         self.records = 0
         self.root = None
 
@@ -151,8 +247,9 @@ class _Scan:
             self.records += 1
             if len(self.errors) < self.cap and not self.schema.validate(element):
                 prefix = _path_of(parent) + f"/{self.record_tag}[{self.records}]"
+                record = _record_key(element, self.key_tags)
                 for entry in self.schema.error_log:
-                    self.errors.append(_located(entry, prefix, strip=f"/{self.record_tag}"))
+                    self.errors.append(_located(entry, prefix, strip=f"/{self.record_tag}", record=record))
                     if len(self.errors) >= self.cap:
                         break
             if parent is not None:
@@ -169,11 +266,24 @@ class _Scan:
                 break
 
 
-def _located(entry, prefix: str, *, strip: str) -> LocatedError:
+def _located(entry, prefix: str, *, strip: str, record: str = "") -> LocatedError:
     path = entry.path or ""
     if strip and path.startswith(strip):
         path = path[len(strip) :]
-    return LocatedError(line=entry.line or None, path=prefix + path, message=plain_message(entry.message))
+    return LocatedError(
+        line=entry.line or None, path=prefix + path, message=plain_message(entry.message), record=record
+    )
+
+
+def _record_key(element, key_tags: tuple[str, ...]) -> str:
+    """ "HUSID 9811681234562, OWNSTU S1": the record's own identifiers, as the file gives them
+    (direct children only; at most 40 characters each, whatever the file holds)."""
+    parts = []
+    for tag in key_tags:
+        value = (element.findtext(tag) or "").strip()
+        if value:
+            parts.append(f"{tag} {value[:40]}")
+    return ", ".join(parts)
 
 
 def _path_of(element) -> str:

@@ -129,7 +129,8 @@ def _reject(submission: Submission, task_id: str, errors: list[LocatedError], to
         lock_owned(submission, task_id)
         SchemaError.objects.filter(submission=submission).delete()
         SchemaError.objects.bulk_create(
-            SchemaError(submission=submission, line=e.line, path=e.path[:300], message=e.message) for e in errors
+            SchemaError(submission=submission, line=e.line, path=e.path[:300], record=e.record[:100], message=e.message)
+            for e in errors
         )
         Submission.objects.filter(pk=submission.pk).update(
             status=SubmissionStatus.REJECTED,

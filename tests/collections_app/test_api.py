@@ -340,7 +340,7 @@ def test_rejected_file_lists_its_schema_errors(provider_user, provider, collecti
 
     listing = client.get(f"{API}/submissions/{pk}/schema-errors/").json()
     assert listing["count"] == 2
-    assert set(listing["results"][0]) == {"line", "path", "message"}
+    assert set(listing["results"][0]) == {"line", "record", "path", "message"}
     assert any("2022-13-40" in row["message"] for row in listing["results"])
 
     response = client.get(f"{API}/submissions/{pk}/schema-errors.csv")
@@ -348,7 +348,7 @@ def test_rejected_file_lists_its_schema_errors(provider_user, provider, collecti
         response["Content-Disposition"] == f'attachment; filename="C23051-10007794-submission-{pk}-schema-errors.csv"'
     )
     rows = read_csv(response)
-    assert rows[0] == ["line", "path", "message"]
+    assert rows[0] == ["line", "record", "path", "message"]
     assert len(rows) == 3
     assert client.get(f"{API}/submissions/{pk}/failures/").json()["count"] == 0
 

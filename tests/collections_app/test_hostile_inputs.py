@@ -385,7 +385,7 @@ REJECTED = {
     "a date that does not exist": Rejected(
         lambda c: GOOD.replace(b"1974-12-06", b"2023-02-30", 1),
         at(b"2023-02-30"),
-        ("'2023-02-30' is not a valid value",),
+        ("BIRTHDTE is 2023-02-30; not a valid date",),
         "/StudentRecord/Institution/Student[1]/BIRTHDTE",
     ),
 }
