@@ -379,6 +379,13 @@ class CollectionState:
     def latest_status_label(self) -> str:
         return SubmissionStatus(self.latest_status).label if self.latest_status else ""
 
+    @property
+    def status_note(self) -> str:
+        """The latest upload's own status where the state does not already say it ("rejected"
+        under "Failed"; nothing under "Failed" for a failed upload)."""
+        note = self.latest_status_label.lower()
+        return note if note and note != self.label.lower() and self.state == "failed" else ""
+
 
 def _state_of(latest_id, latest_status, current_id, approval, sign_off) -> str:
     if approval is not None:
@@ -457,10 +464,51 @@ class GridRow:
 
 
 @dataclass(frozen=True)
+class CollectionSummary:
+    """One column of the grid summed up: cells by state over the rows shown, and its deadline."""
+
+    collection: Collection
+    counts: dict[str, int]  # every state, zero too
+    total: int
+    now: object = None
+
+    @property
+    def segments(self) -> list[tuple[str, str, int, float, float]]:
+        """(state, label, count, start %, width %) of each non-empty state, for a stacked bar."""
+        out, start = [], 0.0
+        for name, label in STATES.items():
+            n = self.counts.get(name, 0)
+            if n:
+                out.append((name, label, n, start, 100 * n / self.total))
+                start += 100 * n / self.total
+        return out
+
+    @property
+    def days_to_deadline(self) -> int | None:
+        """Whole days until the approval deadline (negative once it has passed), London dates."""
+        if self.now is None:
+            return None
+        today = timezone.localdate(self.now)
+        return (timezone.localdate(self.collection.approval_deadline) - today).days
+
+    @property
+    def deadline_text(self) -> str:
+        days = self.days_to_deadline
+        if days is None:
+            return ""
+        if days == 0:
+            return "Approval deadline today"
+        if days > 0:
+            return f"{days} day{'s' if days != 1 else ''} to the approval deadline"
+        return f"Approval deadline passed {-days} day{'s' if days != -1 else ''} ago"
+
+
+@dataclass(frozen=True)
 class Grid:
     collections: list[Collection]
     rows: list[GridRow]
     counts: dict[str, int] = field(default_factory=dict)  # every state, zero too, over the cells shown
+    summaries: list[CollectionSummary] = field(default_factory=list)  # one per column, same order
 
 
 def collection_states(*, providers, collections) -> dict[tuple[int, int], CollectionState]:
@@ -515,23 +563,38 @@ def collection_states(*, providers, collections) -> dict[tuple[int, int], Collec
     return states
 
 
+def grid_collections(*, include_closed: bool, now=None) -> QuerySet[Collection]:
+    """The collections the grid offers: those not yet closed (open, upcoming, in final updates),
+    or every one with `include_closed`."""
+    collections = Collection.objects.all()
+    if include_closed:
+        return collections
+    now = now or timezone.now()
+    # closes_at is the later of the two deadlines (Collection.closes_at)
+    return collections.filter(Q(approval_deadline__gt=now) | Q(final_updates_deadline__gt=now))
+
+
 def liaison_grid(
     *,
     user,
     collections: list[str] | None = None,
     search: str = "",
     state: str = "",
+    include_closed: bool = False,
+    now=None,
 ) -> Grid:
     """Providers (rows) x collections (columns), each cell the collection's state for the provider.
-    Liaison see every provider, provider staff their own row. Filters: collection references,
-    `search` (provider name or UKPRN), `state` (rows with at least one cell in it). A fixed number
-    of queries (seven), whatever the size of the grid."""
+    Liaison see every provider, provider staff their own row. Columns: the collections not yet
+    closed unless `include_closed`, narrowed to `collections` (references) if given. Filters:
+    `search` (provider name or UKPRN), `state` (rows with at least one cell in it). A fixed
+    number of queries (seven), whatever the size of the grid."""
+    now = now or timezone.now()
     providers_qs = permissions.visible_providers(user)
     if search:
         search = search.strip()
         providers_qs = providers_qs.filter(Q(name__icontains=search) | Q(ukprn__startswith=search))
     providers = list(providers_qs.order_by("name"))
-    collections_qs = Collection.objects.all()
+    collections_qs = grid_collections(include_closed=include_closed or bool(collections), now=now)
     if collections:
         collections_qs = collections_qs.filter(reference__in=collections)
     columns = list(collections_qs)
@@ -546,7 +609,52 @@ def liaison_grid(
             continue
         counts.update(cell.state for cell in cells)
         rows.append(GridRow(provider, cells))
-    return Grid(collections=columns, rows=rows, counts=dict(counts))
+    summaries = []
+    for index, collection in enumerate(columns):
+        column = Counter({name: 0 for name in STATES})
+        column.update(row.cells[index].state for row in rows)
+        summaries.append(CollectionSummary(collection=collection, counts=dict(column), total=len(rows), now=now))
+    return Grid(collections=columns, rows=rows, counts=dict(counts), summaries=summaries)
+
+
+@dataclass(frozen=True)
+class ProviderOverview:
+    """Everything liaison reads about one provider on its page."""
+
+    provider: Provider
+    collections: list[GridCell]  # every collection, newest first, with the provider's state
+    submissions: list[Submission]  # newest first, capped
+    queries: list[Query]
+    overrides: list[OverrideRequest]
+    people: list  # the provider's active users: who to contact
+
+
+PROVIDER_PAGE_LIMIT = 50
+
+
+def provider_overview(*, user, provider: Provider) -> ProviderOverview:
+    """A provider's collections (with states), latest submissions, queries, overrides and people.
+    A fixed number of queries whatever the provider's history; each list capped."""
+    collections = list(Collection.objects.all())
+    states = collection_states(providers=[provider], collections=collections)
+    submissions = list(
+        Submission.objects.filter(provider=provider)
+        .select_related("collection", "uploaded_by")
+        .order_by("-pk")[:PROVIDER_PAGE_LIMIT]
+    )
+    queries = list(queries_for(user=user, provider=provider).order_by("-updated_at", "-pk")[:PROVIDER_PAGE_LIMIT])
+    overrides = list(
+        overrides_visible_to(user=user).filter(provider=provider).order_by("-requested_at", "-pk")[:PROVIDER_PAGE_LIMIT]
+    )
+    people = list(provider.users.filter(is_active=True).order_by("last_name", "first_name", "username"))
+    return ProviderOverview(
+        provider=provider,
+        collections=[GridCell(provider, c, states[(provider.pk, c.pk)]) for c in collections],
+        submissions=submissions,
+        queries=queries,
+        overrides=overrides,
+        people=people,
+    )
 
 
 GRID_CSV_HEADER = [

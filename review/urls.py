@@ -27,5 +27,6 @@ urlpatterns = [
         name="collection_return",
     ),
     path("liaison/grid/", views.liaison_grid, name="liaison_grid"),
+    path("liaison/providers/<str:ukprn>/", views.liaison_provider, name="liaison_provider"),
     path("liaison/grid.csv", views.liaison_grid_csv, name="liaison_grid_csv"),
 ]

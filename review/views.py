@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -375,6 +375,7 @@ def _grid(request):
     grid = selectors.liaison_grid(
         user=request.user,
         collections=refs or None,
+        include_closed=request.GET.get("show") == "all",
         search=request.GET.get("q", ""),
         state=request.GET.get("state", "") if request.GET.get("state", "") in selectors.STATES else "",
     )
@@ -405,14 +406,26 @@ def liaison_grid(request):
         {
             "grid": grid,
             "states": selectors.STATES,
-            "state_counts": [(name, label, grid.counts.get(name, 0)) for name, label in selectors.STATES.items()],
-            "all_collections": Collection.objects.all(),
+            "offered_collections": selectors.grid_collections(include_closed=request.GET.get("show") == "all"),
+            "show_all": request.GET.get("show") == "all",
             "selected_collections": refs,
             "q": request.GET.get("q", ""),
             "state": request.GET.get("state", ""),
             "active_sorts": [sort],
             "now": timezone.now(),
         },
+    )
+
+
+@liaison_required
+@require_GET
+def liaison_provider(request, ukprn):
+    """One provider as liaison sees it: collections, submissions, queries, overrides, people."""
+    provider = get_object_or_404(permissions.visible_providers(request.user), ukprn=ukprn)
+    return render(
+        request,
+        "review/provider.html",
+        {"overview": selectors.provider_overview(user=request.user, provider=provider), "now": timezone.now()},
     )
 
 

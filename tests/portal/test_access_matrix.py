@@ -463,6 +463,7 @@ MATRIX: dict[str, Route] = {
     ),
     "liaison_grid": Route(None, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
     "liaison_grid_csv": Route(None, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
+    "liaison_provider": Route(lambda w: {"ukprn": w.a.provider.ukprn}, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
     # -- API documentation: public, no data
     "api-schema": Route(None, get=(200,) * 5, post=(405,) * 5),
     "api-docs": Route(None, get=(200,) * 5, post=(405,) * 5),
