@@ -109,6 +109,9 @@ class Stage(models.TextChoices):
 
 IN_FLIGHT = (SubmissionStatus.QUEUED, SubmissionStatus.PROCESSING)
 COMPLETED = (SubmissionStatus.FAILED, SubmissionStatus.PASSED)
+# An upload in one of these may be its provider's current one for the collection (the newest such
+# is); a superseded, rejected or errored upload never is.
+CURRENT_STATUSES = (*COMPLETED, SubmissionStatus.APPROVED)
 
 
 def submission_upload_path(instance, filename):

@@ -6,12 +6,13 @@ import hashlib
 import logging
 import uuid
 from datetime import timedelta
+from itertools import islice
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,7 +24,7 @@ from core.errors import ActionRefused
 
 from . import kinds
 from .models import (
-    COMPLETED,
+    CURRENT_STATUSES,
     Collection,
     RuleFailure,
     Severity,
@@ -303,10 +304,8 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
     return swept
 
 
-def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: str, user) -> int:
-    """Confirm warnings of `submission` as data quality improvements; return how many.
-    Each confirmation carries forward to later uploads of the collection that report the same
-    value for the same record (see WarningConfirmation). Re-confirming is harmless."""
+def _warning_confirm_allowed(*, submission: Submission, reason: str, user) -> str:
+    """The reason, stripped, once the user may confirm warnings of `submission` now."""
     permissions.require(
         permissions.is_staff_of(user, submission.provider),
         "Only the provider's own staff can confirm a warning.",
@@ -314,7 +313,7 @@ def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: s
     reason = (reason or "").strip()
     if not reason:
         raise ActionRefused("Give a reason: say why the data is right.", code="reason_required")
-    if submission.status not in (*COMPLETED, SubmissionStatus.APPROVED):
+    if submission.status not in CURRENT_STATUSES:
         raise ActionRefused(
             "Only the current upload's warnings can be confirmed: open the latest submission.", code="not_current"
         )
@@ -323,26 +322,47 @@ def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: s
             f"{submission.collection.reference} is closed: warnings can no longer be confirmed.",
             code="collection_closed",
         )
+    return reason
+
+
+def _confirmations_store(*, submission: Submission, failures: QuerySet[RuleFailure], reason: str, user) -> None:
+    # A record confirmed before keeps its first confirmation (who, when and why). Streamed in
+    # batches: "confirm all matching" may cover tens of thousands of findings.
+    rows = failures.values_list("code", "husid", "numhus", "value").order_by("id").iterator(chunk_size=2000)
+    while batch := list(islice(rows, 2000)):
+        WarningConfirmation.objects.bulk_create(
+            [
+                WarningConfirmation(
+                    provider_id=submission.provider_id,
+                    collection_id=submission.collection_id,
+                    code=code,
+                    husid=husid,
+                    numhus=numhus,
+                    value=value,
+                    reason=reason,
+                    submission=submission,
+                    confirmed_by=user,
+                )
+                for code, husid, numhus, value in batch
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: str, user) -> int:
+    """Confirm warnings of `submission` as data quality improvements; return how many.
+    Each confirmation carries forward to later uploads of the collection that report the same
+    value for the same record (see WarningConfirmation). Re-confirming is harmless."""
+    reason = _warning_confirm_allowed(submission=submission, reason=reason, user=user)
     failures = RuleFailure.objects.filter(submission=submission, pk__in=failure_ids, severity=Severity.WARNING)
     if len(set(failure_ids)) != failures.count():
         raise ActionRefused("Only this submission's warnings can be confirmed.", code="not_a_warning")
-    # A record confirmed before keeps its first confirmation (who, when and why).
-    WarningConfirmation.objects.bulk_create(
-        [
-            WarningConfirmation(
-                provider_id=submission.provider_id,
-                collection_id=submission.collection_id,
-                code=failure.code,
-                husid=failure.husid,
-                numhus=failure.numhus,
-                value=failure.value,
-                reason=reason,
-                submission=submission,
-                confirmed_by=user,
-            )
-            for failure in failures
-        ],
-        ignore_conflicts=True,
+    failures = list(failures)
+    _confirmations_store(
+        submission=submission,
+        failures=RuleFailure.objects.filter(pk__in=[f.pk for f in failures]),
+        reason=reason,
+        user=user,
     )
     audit_record(
         actor=user,
@@ -353,3 +373,28 @@ def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: s
         details={"failure_ids": sorted(f.pk for f in failures), "codes": sorted({f.code for f in failures})},
     )
     return len(failures)
+
+
+def warnings_confirm_matching(
+    *, submission: Submission, failures: QuerySet[RuleFailure], described: str, reason: str, user
+) -> int:
+    """Confirm every warning of `submission` in `failures` (a filter a screen or the API built,
+    `described` in words for the audit log) with one reason; return how many. Errors and other
+    submissions' failures in the queryset are left out, not refused: the filter is the user's."""
+    reason = _warning_confirm_allowed(submission=submission, reason=reason, user=user)
+    failures = failures.filter(submission=submission, severity=Severity.WARNING)
+    with transaction.atomic():
+        count = failures.count()
+        if not count:
+            raise ActionRefused("No warning matches this filter: nothing to confirm.", code="nothing_matches")
+        _confirmations_store(submission=submission, failures=failures, reason=reason, user=user)
+        codes = sorted(set(failures.values_list("code", flat=True).distinct()))
+        audit_record(
+            actor=user,
+            action="warning.confirmed",
+            summary=f"Confirmed all {count:,} warning{'s' if count != 1 else ''} matching {described} on submission "
+            f"{submission.pk} as right: {reason}",
+            submission=submission,
+            details={"matching": described, "count": count, "codes": codes},
+        )
+    return count

@@ -18,8 +18,9 @@ from collections_app.api import (
 )
 from core.api import DetailSerializer, ProblemSerializer
 
-from . import exports, selectors
+from . import exports, selectors, services
 from .serializers import (
+    HinConfirmMatchingSerializer,
     HinConfirmResultSerializer,
     HinConfirmSerializer,
     HinFindingSerializer,
@@ -94,6 +95,40 @@ class HinConfirmView(generics.GenericAPIView):
             submission=submission,
             failure_ids=body.validated_data["failures"],
             reason=body.validated_data["reason"],
+            user=request.user,
+        )
+        return Response({"confirmed": confirmed})
+
+
+@extend_schema(tags=["hin"], parameters=[SUBMISSION_ID])
+class HinConfirmMatchingView(generics.GenericAPIView):
+    serializer_class = HinConfirmMatchingSerializer
+
+    @extend_schema(
+        summary="Confirm every report A or D warning matching a filter, with one reason",
+        description="The filter is the list's (`report`, `check`, `husid`) plus `field` and the exact change "
+        "`value`; every matching warning not yet confirmed is confirmed, on every page. Returns how many. "
+        "Refused (400) when nothing matches, without a reason, for a superseded upload or a closed collection.",
+        responses={
+            200: HinConfirmResultSerializer,
+            400: OpenApiResponse(ProblemSerializer, description="Refused: `detail` says why."),
+            403: OpenApiResponse(DetailSerializer, description="Not the provider's own staff."),
+            404: NOT_FOUND,
+        },
+    )
+    def post(self, request, pk):
+        submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
+        body = HinConfirmMatchingSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        confirmed = services.hin_findings_confirm_matching(
+            submission=submission,
+            report=data["report"],
+            check=data.get("check"),
+            husid=data.get("husid", ""),
+            field=data.get("field", ""),
+            value=data.get("value", ""),
+            reason=data["reason"],
             user=request.user,
         )
         return Response({"confirmed": confirmed})

@@ -229,10 +229,13 @@ def hin_findings(
     check: str | None = None,
     confirmed: bool | None = None,
     husid: str | None = None,
+    field: str | None = None,
+    value: str | None = None,
 ) -> QuerySet[RuleFailure]:
-    """The submission's HIN findings (year-on-year failures), filtered (`husid`: a HUSID prefix),
-    in report and file order, annotated with `confirmed`. hin_findings_resolve() turns a page of
-    them into HinFindings."""
+    """The submission's HIN findings (year-on-year failures), filtered (`husid`: a HUSID prefix;
+    `field`: the field a check compared, e.g. POSTCODE; `value`: the change exactly, e.g. "F (was
+    M)"), in report and file order, annotated with `confirmed`. hin_findings_resolve() turns a
+    page of them into HinFindings."""
     queryset = with_confirmation(
         RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report, check=check)),
         submission=submission,
@@ -241,8 +244,22 @@ def hin_findings(
         queryset = queryset.filter(confirmed=confirmed)
     if husid:
         queryset = queryset.filter(husid__startswith=husid)
+    if field:
+        queryset = queryset.filter(field=field)
+    if value:
+        queryset = queryset.filter(value=value)
     order = Case(*(When(code=code, then=Value(i)) for i, code in enumerate(REPORT_OF_CODE)))
     return queryset.order_by(order, "line", "id")
+
+
+def finding_fields(*, submission: Submission, report: str | None = None) -> list[str]:
+    """The fields the report's findings name (POSTCODE, BIRTHDTE, category 1, ...), for a filter."""
+    return sorted(
+        RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report))
+        .exclude(field="")
+        .values_list("field", flat=True)
+        .distinct()
+    )
 
 
 def _value_text(value) -> str:

@@ -85,6 +85,23 @@ class HinConfirmSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why the data is right: kept with the confirmation, shown to liaison.")
 
 
+class HinConfirmMatchingSerializer(serializers.Serializer):
+    report = serializers.ChoiceField(
+        choices=("A", "D"), help_text="A or D: the reports whose warnings may be confirmed."
+    )
+    check = serializers.ChoiceField(choices=CHECKS, required=False, help_text="Only this check, e.g. 3d.")
+    husid = serializers.CharField(required=False, allow_blank=True, help_text="Only HUSIDs starting with this.")
+    field = serializers.CharField(
+        required=False, allow_blank=True, help_text="Only findings about this field, e.g. POSTCODE."
+    )
+    value = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text='Only this exact change, as in the findings\' `value`, e.g. "F (was M)".',
+    )
+    reason = serializers.CharField(help_text="One reason for them all: kept with each confirmation, shown to liaison.")
+
+
 class HinConfirmResultSerializer(serializers.Serializer):
     confirmed = serializers.IntegerField()
 

@@ -2,11 +2,51 @@
 
 from django.db import connection
 
+from collections_app import services as collection_services
 from collections_app.models import Submission
 from collections_app.rules.engine import run_rules
+from core.errors import ActionRefused
 
 from .models import LinkKind
-from .selectors import SUGGESTING_CHECKS, link_counts, previous_year_submission
+from .selectors import CONFIRMABLE_REPORTS, SUGGESTING_CHECKS, hin_findings, link_counts, previous_year_submission
+
+
+def hin_findings_confirm_matching(
+    *,
+    submission: Submission,
+    report: str,
+    reason: str,
+    user,
+    check: str | None = None,
+    husid: str | None = None,
+    field: str | None = None,
+    value: str | None = None,
+) -> int:
+    """Confirm every unconfirmed warning of report A or D matching the filter (check, HUSID prefix,
+    field, exact change) with one reason: 2,000 postcode changes in one go. Returns how many."""
+    if report not in CONFIRMABLE_REPORTS:
+        raise ActionRefused(
+            f"Only warnings of reports {' and '.join(CONFIRMABLE_REPORTS)} can be confirmed; report {report} "
+            "lists errors, which must be fixed.",
+            code="not_confirmable",
+        )
+    described = ", ".join(
+        part
+        for part in (
+            f"report {report}",
+            f"check {check}" if check else "",
+            f"HUSID starting {husid}" if husid else "",
+            f"field {field}" if field else "",
+            f"change {value}" if value else "",
+        )
+        if part
+    )
+    failures = hin_findings(
+        submission=submission, report=report, check=check, confirmed=False, husid=husid, field=field, value=value
+    )
+    return collection_services.warnings_confirm_matching(
+        submission=submission, failures=failures, described=described, reason=reason, user=user
+    )
 
 
 def links_add_suggestions(*, submission_id: int) -> None:

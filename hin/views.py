@@ -13,10 +13,11 @@ from accounts import permissions
 from collections_app import selectors as collection_selectors
 from collections_app import services as collection_services
 from collections_app.exports import submission_filename
+from collections_app.models import CURRENT_STATUSES
 from core.errors import ActionRefused
 from core.navigation import redirect_back
 
-from . import exports, selectors
+from . import exports, selectors, services
 
 PAGE_SIZE = 25
 
@@ -31,6 +32,8 @@ def _report_filters(request, *, default_report: str) -> dict:
         "check": request.GET.get("check") or "",
         "status": status if status in ("open", "confirmed") else "",
         "husid": (request.GET.get("husid") or "").strip(),
+        "field": (request.GET.get("field") or "").strip(),
+        "value": (request.GET.get("value") or "").strip(),
     }
 
 
@@ -41,6 +44,8 @@ def _findings(submission, filters):
         check=filters["check"] or None,
         confirmed={"open": False, "confirmed": True}.get(filters["status"]),
         husid=filters["husid"],
+        field=filters["field"],
+        value=filters["value"],
     )
 
 
@@ -49,6 +54,8 @@ def _findings(submission, filters):
 def hin_report(request, pk):
     submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     if request.method == "POST":
+        if request.POST.get("matching"):
+            return _confirm_matching(request, submission)
         return _confirm(request, submission)
     counts = selectors.hin_report_counts(submission=submission)
     # Open on the first report with something to do.
@@ -59,7 +66,10 @@ def hin_report(request, pk):
     query.pop("page", None)
     current = next(c for c in counts if c.report.letter == filters["report"])
     own_staff = permissions.is_staff_of(request.user, submission.provider)
-    can_confirm = own_staff and current.report.letter in selectors.CONFIRMABLE_REPORTS
+    # Only the current upload's warnings can be confirmed (a superseded one is a record).
+    can_confirm = (
+        own_staff and current.report.letter in selectors.CONFIRMABLE_REPORTS and submission.status in CURRENT_STATUSES
+    )
     return render(
         request,
         "hin/report.html",
@@ -77,6 +87,21 @@ def hin_report(request, pk):
             "query": query.urlencode(),
             "can_confirm": can_confirm,
             "to_confirm": can_confirm and any(f.confirmable and not f.confirmation for f in findings),
+            # "Confirm all matching": the filter's unconfirmed warnings, on every page.
+            "matching_open": selectors.hin_findings(
+                submission=submission,
+                report=filters["report"],
+                check=filters["check"] or None,
+                confirmed=False,
+                husid=filters["husid"],
+                field=filters["field"],
+                value=filters["value"],
+            )
+            .filter(severity="warning")
+            .count()
+            if can_confirm
+            else 0,
+            "fields": selectors.finding_fields(submission=submission, report=filters["report"]),
         },
     )
 
@@ -103,6 +128,32 @@ def _confirm(request, submission):
             "stay confirmed.",
         )
     return redirect_back(request, report_url)
+
+
+def _confirm_matching(request, submission):
+    filters = {name: (request.POST.get(name) or "").strip() for name in ("report", "check", "husid", "field", "value")}
+    try:
+        confirmed = services.hin_findings_confirm_matching(
+            submission=submission,
+            report=filters["report"].upper(),
+            check=filters["check"] or None,
+            husid=filters["husid"],
+            field=filters["field"],
+            value=filters["value"],
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    except PermissionDenied as denied:
+        messages.error(request, str(denied))
+    else:
+        messages.success(
+            request,
+            f"Confirmed all {confirmed:,} matching warning{'s' if confirmed != 1 else ''} as data quality "
+            f"improvement{'s' if confirmed != 1 else ''}, with one reason. They stay confirmed in later uploads.",
+        )
+    return redirect_back(request, reverse("hin_report", args=[submission.pk]))
 
 
 @login_required

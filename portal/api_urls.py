@@ -16,6 +16,7 @@ Collections and submissions:
 HIN linking:
   submissions/{id}/hin-report/                 GET list   (CSV: submissions/{id}/hin-report.csv)
   submissions/{id}/hin-report/confirm/         POST       (confirm report A/D warnings)
+  submissions/{id}/hin-report/confirm-matching/  POST     (confirm every A/D warning matching a filter)
   submissions/{id}/hin-target-list/            GET list   (CSV: submissions/{id}/hin-target-list.csv)
 
 Review and approval (review/api.py):
@@ -105,6 +106,11 @@ urlpatterns = [
         "submissions/<int:pk>/hin-report/confirm/",
         hin_api.HinConfirmView.as_view(),
         name="submission-hin-report-confirm",
+    ),
+    path(
+        "submissions/<int:pk>/hin-report/confirm-matching/",
+        hin_api.HinConfirmMatchingView.as_view(),
+        name="submission-hin-report-confirm-matching",
     ),
     path("submissions/<int:pk>/hin-report.csv", hin_api.HinReportCSVView.as_view(), name="submission-hin-report-csv"),
     path(

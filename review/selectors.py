@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Provider
-from collections_app.models import COMPLETED, Collection, Submission, SubmissionStatus
+from collections_app.models import CURRENT_STATUSES, Collection, Submission, SubmissionStatus
 from collections_app.rules import all_rules, get_rule
 from collections_app.selectors import warning_counts
 from core.formatting import uk_datetime_text
@@ -41,7 +41,6 @@ STATES = {
 # Statuses of an upload that count as "failed" in the grid (the real status is kept for display).
 FAILED_STATUSES = (SubmissionStatus.REJECTED, SubmissionStatus.FAILED, SubmissionStatus.ERROR)
 # Uploads whose data counts: the newest of these is the provider's current submission.
-CURRENT_STATUSES = (*COMPLETED, SubmissionStatus.APPROVED)
 UNRESOLVED_QUERY = (QueryStatus.OPEN, QueryStatus.ANSWERED)
 CENT = Decimal("0.01")
 

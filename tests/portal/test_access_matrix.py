@@ -498,6 +498,13 @@ MATRIX: dict[str, Route] = {
         data=lambda w: {"failures": [w.a.hin_warning], "reason": "Gender corrected"},
         json=True,
     ),
+    "api:submission-hin-report-confirm-matching": Route(
+        A_SUBMISSION,
+        get=API_POST_ONLY,
+        post=(401, Ok(200), Ok(200), 404, 403),
+        data=lambda w: {"report": "A", "reason": "Gender corrected"},
+        json=True,
+    ),
     "api:submission-hin-report-csv": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-hin-target-list": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-hin-target-list-csv": Route(A_SUBMISSION, get=API_A_DATA),

@@ -21,6 +21,7 @@ PATHS = {
     # HIN linking
     "/api/v1/submissions/{id}/hin-report/": {"get"},
     "/api/v1/submissions/{id}/hin-report/confirm/": {"post"},
+    "/api/v1/submissions/{id}/hin-report/confirm-matching/": {"post"},
     "/api/v1/submissions/{id}/hin-report.csv": {"get"},
     "/api/v1/submissions/{id}/hin-target-list/": {"get"},
     "/api/v1/submissions/{id}/hin-target-list.csv": {"get"},
