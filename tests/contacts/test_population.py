@@ -5,11 +5,11 @@ what changed, the page, the downloads, the API and who may see them."""
 import csv
 import io
 from datetime import date, timedelta
-from xml.etree import ElementTree
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from lxml import etree
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -214,3 +214,177 @@ def test_manual_build_is_audited_and_makes_one_current(
 def test_other_provider_cannot_build(provider, other_user, cohort_a):
     with pytest.raises(Exception, match="own staff"):
         population_build(provider=provider, collection=cohort_a, user=other_user)
+
+
+# -- the page, downloads and API -------------------------------------------------------------------
+
+
+@pytest.fixture
+def built(provider, provider_user, approver, sr_collection, cohort_a, django_capture_on_commit_callbacks):
+    """Cohort A built from BASE, then rebuilt from a newer approval (one of each change)."""
+    approved_record(provider, provider_user, approver, sr_collection, BASE, django_capture_on_commit_callbacks)
+    newer = [
+        graduate(1, "2023-08-01", SURNAME="=Renamed"),  # a formula-like surname, for the CSV
+        graduate(2, "2023-10-31", domicile="FR"),
+        graduate(9, "2023-10-01", domicile="US", FNAMES="Zoë & Jo"),
+    ]
+    approved_record(provider, provider_user, approver, sr_collection, newer, django_capture_on_commit_callbacks)
+    return PopulationBuild.objects.get(collection=cohort_a, is_current=True)
+
+
+def page_url(collection, suffix="population/"):
+    return f"/collections/{collection.reference}/{suffix}"
+
+
+def body(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def test_page_shows_counts_changes_and_a_sortable_filterable_table(client, provider_user, cohort_a, built):
+    client.force_login(provider_user)
+    response = client.get(page_url(cohort_a))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "3 graduates" in content
+    assert (
+        "Rebuilt on" in content
+        and f"from submission {built.source_submission_id}: 1 added, 1 removed, 1 changed" in content
+    )
+    assert response.context["counts"]["by_homeeuos"] == [
+        ("1", "UK", 1),
+        ("2", "EU", 1),
+        ("3", "Overseas", 1),
+        ("4", "Not known", 0),
+    ]
+    assert response.context["counts"]["by_qual1"] == [("01", 3)]
+    assert 'id="rebuild"' in content and "Download the population (CSV)" in content
+
+    rows = lambda r: [e.husid for e in r.context["page"]]  # noqa: E731
+    assert rows(client.get(page_url(cohort_a), {"sort": "-husid"})) == sorted(
+        [husid(1), husid(2), husid(9)], reverse=True
+    )
+    assert rows(client.get(page_url(cohort_a), {"surname": "renamed"})) == [husid(1)]
+    assert rows(client.get(page_url(cohort_a), {"husid": husid(9)[:12]})) == [husid(9)]
+    assert rows(client.get(page_url(cohort_a), {"husid": "99"})) == []
+
+
+def test_page_without_a_build_says_why_and_what_to_do(client, provider_user, cohort_a):
+    client.force_login(provider_user)
+    content = client.get(page_url(cohort_a)).content.decode()
+    assert "no approved Student record for 2023/24 yet" in content
+    assert "What to do" in content and 'id="rebuild"' not in content
+    assert client.get(page_url(cohort_a, "population.csv")).status_code == 404
+
+
+def test_rebuild_now_button(client, provider_user, cohort_a, built):
+    client.force_login(provider_user)
+    response = client.post(page_url(cohort_a, "population/rebuild/"), follow=True)
+    assert response.status_code == 200
+    assert "0 added, 0 removed, 0 changed" in response.content.decode()
+    assert PopulationBuild.objects.filter(collection=cohort_a).count() == 3
+
+
+def test_csv_download(client, provider_user, cohort_a, built):
+    client.force_login(provider_user)
+    response = client.get(page_url(cohort_a, "population.csv"))
+    assert response["Content-Disposition"] == 'attachment; filename="C23071_10007794_population.csv"'
+    rows = list(csv.reader(io.StringIO(body(response).lstrip("\ufeff"))))
+    assert rows[0] == [
+        "HUSID",
+        "NUMHUS",
+        "OWNSTU",
+        "FNAMES",
+        "SURNAME",
+        "QUAL1",
+        "PTITLE",
+        "DATELEFT",
+        "DOMICILE",
+        "HOMEEUOS",
+    ]
+    assert rows[1] == [husid(1), "1", "S00001", "Grad1", "'=Renamed", "01", "BSc Subject 1", "2023-08-01", "XF", "1"]
+    assert [r[0] for r in rows[1:]] == [husid(1), husid(2), husid(9)]
+
+
+def test_xml_download(client, provider_user, cohort_a, built):
+    client.force_login(provider_user)
+    response = client.get(page_url(cohort_a, "population.xml"))
+    assert response["Content-Type"].startswith("application/xml")
+    root = etree.fromstring(body(response).encode())
+    assert root.tag == "ContactPopulation"
+    provider_el = root.find("Provider")
+    assert (provider_el.findtext("RECID"), provider_el.findtext("UKPRN")) == ("23071", "10007794")
+    graduates = provider_el.findall("Graduate")
+    assert [g.findtext("HUSID") for g in graduates] == [husid(1), husid(2), husid(9)]
+    last = graduates[2]
+    assert [child.tag for child in last] == [
+        "HUSID",
+        "NUMHUS",
+        "OWNSTU",
+        "FNAMES",
+        "SURNAME",
+        "QUAL1",
+        "DATELEFT",
+        "HOMEEUOS",
+    ]
+    assert (last.findtext("FNAMES"), last.findtext("DATELEFT"), last.findtext("HOMEEUOS")) == (
+        "Zoë & Jo",
+        "2023-10-01",
+        "3",
+    )
+
+
+def test_other_provider_gets_404_and_liaison_chooses_the_provider(
+    client, other_user, liaison, provider, cohort_a, built
+):
+    client.force_login(other_user)
+    for suffix in ("population/", "population.csv", "population.xml"):
+        assert client.get(page_url(cohort_a, suffix), {"provider": provider.ukprn}).status_code == 404
+    assert client.post(page_url(cohort_a, "population/rebuild/"), {"provider": provider.ukprn}).status_code == 404
+    own = client.get(page_url(cohort_a))  # their own provider has no population: nothing of A's shows
+    assert own.status_code == 200 and husid(1) not in own.content.decode()
+
+    client.force_login(liaison)
+    chooser = client.get(page_url(cohort_a))
+    assert chooser.status_code == 200 and "Choose a provider" in chooser.content.decode()
+    response = client.get(page_url(cohort_a), {"provider": provider.ukprn})
+    assert response.status_code == 200 and husid(1) in response.content.decode()
+    assert client.get(page_url(cohort_a), {"provider": "19999999"}).status_code == 404
+    assert client.get(page_url(cohort_a, "population.csv"), {"provider": provider.ukprn}).status_code == 200
+
+
+def test_student_record_collection_has_no_population_page(client, provider_user, sr_collection):
+    client.force_login(provider_user)
+    assert client.get(page_url(sr_collection)).status_code == 404
+
+
+def test_collection_page_and_dashboard_link_to_the_population(client, provider_user, cohort_a):
+    client.force_login(provider_user)
+    assert page_url(cohort_a) in client.get(f"/collections/{cohort_a.reference}/").content.decode()
+    assert page_url(cohort_a) in client.get(reverse("dashboard")).content.decode()
+
+
+def test_api_lists_filters_and_downloads(provider_user, liaison, other_user, provider, cohort_a, built):
+    api = APIClient()
+    api.force_authenticate(provider_user)
+    url = f"/api/v1/collections/{cohort_a.reference}/population/"
+    data = api.get(url).json()
+    assert data["count"] == 3 and "next" in data
+    assert data["results"][0] == {
+        "husid": husid(1), "numhus": "1", "ownstu": "S00001", "fnames": "Grad1", "surname": "=Renamed", "qual1": "01",
+        "ptitle": "BSc Subject 1", "dateleft": "2023-08-01", "domicile": "XF", "homeeuos": "1",
+    }  # fmt: skip
+    assert [r["husid"] for r in api.get(url, {"sort": "-dateleft"}).json()["results"]] == [husid(2), husid(9), husid(1)]
+    assert api.get(url, {"surname": "RENAMED"}).json()["count"] == 1
+    csv_response = api.get(url, {"format": "csv"})
+    assert csv_response.status_code == 200 and csv_response["Content-Type"].startswith("text/csv")
+    assert husid(9) in body(csv_response)
+    xml = api.get(f"/api/v1/collections/{cohort_a.reference}/population.xml")
+    assert xml.status_code == 200 and f"<HUSID>{husid(2)}</HUSID>" in body(xml)
+
+    api.force_authenticate(liaison)
+    assert api.get(url).status_code == 400
+    assert api.get(url, {"provider": provider.ukprn}).json()["count"] == 3
+    api.force_authenticate(other_user)
+    assert api.get(url, {"provider": provider.ukprn}).status_code == 404
+    missing = api.get(url)
+    assert missing.status_code == 404 and "no approved Student record" in missing.json()["detail"]
