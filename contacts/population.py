@@ -8,6 +8,7 @@ The rest of the module reads builds for the population page, the API and the dow
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from xml.sax.saxutils import escape
@@ -37,6 +38,8 @@ EU_MEMBER_STATES = (
     "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
 )  # fmt: skip
 NOT_KNOWN_DOMICILE = "ZZ"  # with a missing DOMICILE: HOMEEUOS 4
+
+logger = logging.getLogger(__name__)
 
 _CODE = re.compile(r"^[A-Z]{2}$")
 
@@ -197,7 +200,10 @@ def population_rebuild_after_approval(*, submission: Submission) -> list[Populat
     for collection in collections.order_by("reference"):
         if collection.phase() == "closed":
             continue
-        builds.append(population_build(provider=submission.provider, collection=collection))
+        try:
+            builds.append(population_build(provider=submission.provider, collection=collection))
+        except ActionRefused as refused:  # one cohort refusing (closed meanwhile) leaves the others
+            logger.warning("Population of %s not rebuilt: %s", collection.reference, refused.message)
     return builds
 
 
