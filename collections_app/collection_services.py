@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,6 +11,8 @@ from django.utils.formats import date_format
 
 from core.audit import audit_record
 
+from . import cohorts
+from .cohorts import COHORTS, cohort_schedule, london
 from .models import Collection, CollectionKind
 
 # Fields a collection can be created or updated with.
@@ -27,6 +29,30 @@ COLLECTION_FIELDS = (
     "contact_period_end",
     "previous",
 )
+
+
+# Filled from the cohort's schedule when a contact details collection leaves them blank.
+SCHEDULE_FIELDS = ("opens", "approval_deadline", "final_updates_deadline", "contact_period_start", "contact_period_end")
+
+
+def collection_schedule_defaults(*, kind: str, reporting_year: int | None, cohort: str, values: dict) -> dict:
+    """`values` (the SCHEDULE_FIELDS given) with the blank ones filled for a contact details
+    collection: the contact period from year and cohort, then the deadlines from that period
+    (the one given, if liaison set it). Other kinds, or no year or cohort: unchanged."""
+    filled = dict(values)
+    if kind != CollectionKind.CONTACT_DETAILS or not reporting_year or cohort not in COHORTS:
+        return filled
+    schedule = cohort_schedule(int(reporting_year), cohort)
+    start = filled.get("contact_period_start") or schedule.contact_period_start
+    end = filled.get("contact_period_end") or schedule.contact_period_end
+    filled["contact_period_start"], filled["contact_period_end"] = start, end
+    if not filled.get("approval_deadline"):
+        filled["approval_deadline"] = cohorts.approval_deadline_for(start)
+    if not filled.get("final_updates_deadline"):
+        filled["final_updates_deadline"] = cohorts.final_updates_deadline_for(end)
+    if not filled.get("opens"):
+        filled["opens"] = cohorts.opens_for(start)
+    return filled
 
 
 def collection_check(
@@ -62,6 +88,23 @@ def collection_check(
             add("contact_period_end", "Give the end of the contact period for a contact details collection.")
         if contact_period_start and contact_period_end and contact_period_end < contact_period_start:
             add("contact_period_end", "The contact period cannot end before it starts.")
+        # Details are approved before the survey starts contacting, and final updates end before it stops.
+        if approval_deadline and contact_period_start and approval_deadline >= london(contact_period_start, time(0)):
+            add(
+                "approval_deadline",
+                "The approval deadline must be before the contact period starts "
+                f"({_audit_value(contact_period_start)}).",
+            )
+        if (
+            final_updates_deadline
+            and contact_period_end
+            and final_updates_deadline >= london(contact_period_end + timedelta(days=1), time(0))
+        ):
+            add(
+                "final_updates_deadline",
+                "The final-updates deadline must be before the contact period ends "
+                f"({_audit_value(contact_period_end)}).",
+            )
     else:
         if cohort:
             add("cohort", "Only contact details collections have a cohort. Leave it empty.")
@@ -88,6 +131,14 @@ def _save(collection: Collection, data: dict) -> Collection:
         setattr(collection, name, value)
     if collection.cohort is None:
         collection.cohort = ""
+    defaults = collection_schedule_defaults(
+        kind=collection.kind,
+        reporting_year=collection.reporting_year,
+        cohort=collection.cohort,
+        values={name: getattr(collection, name) for name in SCHEDULE_FIELDS},
+    )
+    for name, value in defaults.items():
+        setattr(collection, name, value)
     collection_check(
         kind=collection.kind,
         reporting_year=collection.reporting_year,
@@ -112,8 +163,8 @@ def collection_create(
     name: str,
     kind: str,
     reporting_year: int,
-    opens: datetime,
-    approval_deadline: datetime,
+    opens: datetime | None = None,
+    approval_deadline: datetime | None = None,
     final_updates_deadline: datetime | None = None,
     cohort: str = "",
     contact_period_start: date | None = None,

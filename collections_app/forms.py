@@ -5,7 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .collection_services import COLLECTION_FIELDS, LOCKED_ONCE_USED, collection_check, collection_is_in_use
+from .collection_services import (
+    COLLECTION_FIELDS,
+    LOCKED_ONCE_USED,
+    SCHEDULE_FIELDS,
+    collection_check,
+    collection_is_in_use,
+    collection_schedule_defaults,
+)
 from .models import Collection
 
 _DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -37,12 +44,15 @@ class CollectionForm(forms.ModelForm):
         }
         help_texts = {
             "reference": "C, then 5 digits, e.g. C23051.",
-            "opens": "UK time.",
-            "approval_deadline": "UK time. Must be after the collection opens.",
-            "final_updates_deadline": "UK time. Optional; not before the approval deadline.",
-            "cohort": "Contact details collections only.",
-            "contact_period_start": "Contact details collections only.",
-            "contact_period_end": "Contact details collections only.",
+            "opens": "UK time. Contact details: leave blank for the cohort's default.",
+            "approval_deadline": "UK time. Must be after the collection opens. Contact details: leave blank for "
+            "about two weeks before the contact period.",
+            "final_updates_deadline": "UK time. Optional; not before the approval deadline. Contact details: leave "
+            "blank for one week before the contact period ends.",
+            "cohort": "Contact details collections only (required for them): A to D, which fixes the course-end "
+            "window and the default dates.",
+            "contact_period_start": "Contact details collections only; leave blank for the cohort's default.",
+            "contact_period_end": "Contact details collections only; leave blank for the cohort's default.",
         }
         widgets = {
             "opens": LocalDateTimeInput(),
@@ -56,6 +66,9 @@ class CollectionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("opens", "approval_deadline", "final_updates_deadline"):
             self.fields[name].input_formats = [_DATETIME_LOCAL, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        # Blank is allowed here: a contact details collection takes these from its cohort (clean()).
+        for name in ("opens", "approval_deadline"):
+            self.fields[name].required = False
         previous = self.fields["previous"]
         previous.empty_label = "None"
         if self.instance.pk:
@@ -69,6 +82,17 @@ class CollectionForm(forms.ModelForm):
         cleaned = super().clean()
         if not cleaned.get("kind"):
             return cleaned
+        cleaned.update(
+            collection_schedule_defaults(
+                kind=cleaned["kind"],
+                reporting_year=cleaned.get("reporting_year"),
+                cohort=cleaned.get("cohort") or "",
+                values={name: cleaned.get(name) for name in SCHEDULE_FIELDS},
+            )
+        )
+        for name in ("opens", "approval_deadline"):
+            if not cleaned.get(name) and name not in self.errors:
+                self.add_error(name, "This field is required.")
         try:
             collection_check(
                 kind=cleaned["kind"],

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from accounts.models import Provider
 
+from .cohorts import course_end_window
+
 
 class CollectionKind(models.TextChoices):
     STUDENT_RECORD = "student_record", "Student record"
@@ -64,6 +66,13 @@ class Collection(models.Model):
     @property
     def reporting_period_end(self) -> date:
         return date(self.reporting_year + 1, 7, 31)
+
+    @property
+    def course_end_window(self) -> tuple[date, date] | None:
+        """A contact details collection's DATELEFT window (inclusive), fixed by year and cohort."""
+        if self.kind != CollectionKind.CONTACT_DETAILS or not self.cohort:
+            return None
+        return course_end_window(self.reporting_year, self.cohort)
 
     @property
     def closes_at(self):

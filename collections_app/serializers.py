@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import selectors
-from .collection_services import COLLECTION_FIELDS, collection_check
+from .collection_services import COLLECTION_FIELDS, SCHEDULE_FIELDS, collection_check, collection_schedule_defaults
 from .models import (
     Collection,
     RuleFailure,
@@ -40,6 +40,12 @@ class CollectionSerializer(serializers.ModelSerializer):
     closes_at = serializers.DateTimeField(
         read_only=True, help_text="Uploads are accepted until then (final-updates deadline, else approval deadline)."
     )
+    course_end_from = serializers.SerializerMethodField(
+        help_text="Contact details: the first DATELEFT of the cohort's graduates (fixed by year and cohort)."
+    )
+    course_end_to = serializers.SerializerMethodField(
+        help_text="Contact details: the last DATELEFT of the cohort's graduates (inclusive)."
+    )
     previous = serializers.SlugRelatedField(
         slug_field="reference",
         queryset=Collection.objects.all(),
@@ -50,7 +56,30 @@ class CollectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Collection
-        fields = [*COLLECTION_FIELDS, "closes_at", "phase"]
+        fields = [*COLLECTION_FIELDS, "closes_at", "phase", "course_end_from", "course_end_to"]
+        # A contact details collection takes blank dates from its cohort's schedule (validate()).
+        extra_kwargs = {
+            "opens": {"required": False, "help_text": "Contact details: defaults from the cohort."},
+            "approval_deadline": {
+                "required": False,
+                "help_text": "Contact details: defaults to about two weeks before the contact period.",
+            },
+            "final_updates_deadline": {
+                "help_text": "Contact details: defaults to one week before the contact period ends."
+            },
+            "contact_period_start": {"help_text": "Contact details only; defaults from year and cohort."},
+            "contact_period_end": {"help_text": "Contact details only; defaults from year and cohort."},
+        }
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_course_end_from(self, collection):
+        window = collection.course_end_window
+        return window[0] if window else None
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_course_end_to(self, collection):
+        window = collection.course_end_window
+        return window[1] if window else None
 
     def _current(self, attrs, name):
         """The value a field will have once saved: the new one, else the stored one on update."""
@@ -72,6 +101,19 @@ class CollectionSerializer(serializers.ModelSerializer):
             errors["reference"] = (
                 f"The reference's year digits ({reference[1:3]}) must match the reporting year ({reporting_year})."
             )
+
+        if self.instance is None:
+            attrs.update(
+                collection_schedule_defaults(
+                    kind=value("kind"),
+                    reporting_year=reporting_year,
+                    cohort=value("cohort") or "",
+                    values={name: attrs.get(name) for name in SCHEDULE_FIELDS},
+                )
+            )
+            for name in ("opens", "approval_deadline"):
+                if not attrs.get(name):
+                    errors[name] = ["This field is required."]
 
         # The rules across fields are the liaison forms' rules: one check serves both.
         try:

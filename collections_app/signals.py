@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # by a newer completed one. Arguments: submission. review listens: a completed upload after an
 # approval reopens the collection's sign-off.
 submission_completed = Signal()
+
+# Sent once the transaction that approved a submission has committed (review's approval, and the
+# historical approval of an imported year). Arguments: submission. contacts listens: an approved
+# Student record rebuilds the populations of that year's contact details collections.
+submission_approved = Signal()

@@ -6,3 +6,6 @@ class ContactsConfig(AppConfig):
 
     name = "contacts"
     verbose_name = "Graduate Outcomes contact details"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects the signal receivers

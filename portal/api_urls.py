@@ -31,6 +31,10 @@ Review and approval (review/api.py):
   collections/{reference}/tolerances/{code}/   GET, PUT/PATCH (liaison)
   review/grid/                                 GET
 
+Graduate Outcomes contact details (contacts/api_population.py):
+  collections/{reference}/population/          GET list (?format=csv; liaison: ?provider=UKPRN)
+  collections/{reference}/population.xml       GET (the population as XML)
+
 Audit:
   audit/                                       GET list (scoped to the caller's provider)
 """
@@ -41,6 +45,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from audit import api as audit_api
 from collections_app import api as collections_api
+from contacts import api_population
 from hin import api as hin_api
 from review import api as review_api
 
@@ -122,6 +127,16 @@ urlpatterns = [
         "submissions/<int:pk>/hin-target-list.csv",
         hin_api.HinTargetListCSVView.as_view(),
         name="submission-hin-target-list-csv",
+    ),
+    path(
+        "collections/<str:reference>/population/",
+        api_population.PopulationView.as_view(),
+        name="collection-population",
+    ),
+    path(
+        "collections/<str:reference>/population.xml",
+        api_population.PopulationXMLView.as_view(),
+        name="collection-population-xml",
     ),
     path("", ApiRootView.as_view(), name="root"),
     path("audit/", audit_api.AuditEventListView.as_view(), name="audit-list"),

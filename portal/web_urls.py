@@ -5,6 +5,7 @@ from django.urls import path
 
 from accounts import views as account_views
 from collections_app import manage_views
+from contacts import views_population
 from portal import views
 
 urlpatterns = [
@@ -28,4 +29,21 @@ urlpatterns = [
     path("liaison/users/<int:pk>/edit/", account_views.user_edit, name="user_edit"),
     path("liaison/collections/new/", manage_views.collection_create, name="collection_create"),
     path("liaison/collections/<str:reference>/edit/", manage_views.collection_edit, name="collection_edit"),
+    # Graduate Outcomes: a contact details collection's population
+    path("collections/<str:reference>/population/", views_population.population, name="collection_population"),
+    path(
+        "collections/<str:reference>/population/rebuild/",
+        views_population.population_rebuild,
+        name="collection_population_rebuild",
+    ),
+    path(
+        "collections/<str:reference>/population.csv",
+        views_population.population_csv,
+        name="collection_population_csv",
+    ),
+    path(
+        "collections/<str:reference>/population.xml",
+        views_population.population_xml,
+        name="collection_population_xml",
+    ),
 ]

@@ -54,6 +54,7 @@ from accounts.models import Provider, Role, User
 from collections_app.models import COMPLETED, Collection, Submission, SubmissionStatus
 from collections_app.rules import get_rule
 from collections_app.selectors import warning_counts
+from collections_app.signals import submission_approved
 from core.audit import audit_record
 from core.errors import ActionRefused
 
@@ -151,7 +152,14 @@ def submission_approve(*, submission: Submission, user) -> Approval:
                 "superseded_submission": previous.submission_id if previous else None,
             },
         )
+        _announce_approval(submission)
     return approval
+
+
+def _announce_approval(submission: Submission) -> None:
+    """Tell the apps that build on approved data (contacts: populations) once the approval has
+    committed; robust: the approval stands whatever a listener does with it."""
+    transaction.on_commit(lambda: submission_approved.send(sender=Submission, submission=submission), robust=True)
 
 
 def _approval_replace(*, submission: Submission, user, now, late: bool) -> tuple[Approval, Approval | None]:
@@ -204,6 +212,7 @@ def submission_approve_historical(*, submission: Submission, user) -> Approval:
                 "superseded_submission": previous.submission_id if previous else None,
             },
         )
+        _announce_approval(submission)
     return approval
 
 

@@ -272,6 +272,7 @@ def test_contact_details_need_cohort_and_period():
             reference="C23071",
             kind=CollectionKind.CONTACT_DETAILS,
             cohort="A",
+            approval_deadline="2024-11-15T17:00",  # before the contact period, as it must be
             contact_period_start="2024-12-01",
             contact_period_end="2025-02-28",
         )

@@ -44,7 +44,8 @@ from rest_framework.authtoken.models import Token
 
 from accounts.forms import ProviderForm, UserForm
 from collections_app.forms import CollectionForm
-from collections_app.models import RuleFailure, Submission, SubmissionStatus
+from collections_app.models import CollectionKind, RuleFailure, Submission, SubmissionStatus
+from contacts.population import population_build
 from review import services as review_services
 from student_record.sample_data import make_husid
 
@@ -97,6 +98,7 @@ class World:
     prev_collection: object
     collection: object
     other_collection: object
+    contact_collection: object = None  # C22071, cohort A of the approved 2022/23 year
     users: dict = field(default_factory=dict)
     clients: dict = field(default_factory=dict)  # signed in once for the module: sessions cost a write each
     baseline: str = ""
@@ -189,6 +191,18 @@ def _build(rules: ExitStack) -> World:
     for side in (a, b):
         _review(side, liaison=liaison)
     world = World(a, b, liaison, prev_collection, collection, other_collection)
+    # Each side's population of a cohort of the approved year (the approvals' on-commit rebuild
+    # never runs inside this transaction: built by hand).
+    world.contact_collection = factories.CollectionFactory(
+        reference="C22071",
+        name="Graduate Outcomes 2022/23 cohort A",
+        kind=CollectionKind.CONTACT_DETAILS,
+        reporting_year=2022,
+        cohort="A",
+        opens=opens,
+    )
+    for side in (a, b):
+        population_build(provider=side.provider, collection=world.contact_collection)
     world.users = {"anon": None, "user": a.user, "approver": a.approver, "other": b.user, "liaison": liaison}
     world.clients = {role: _signed_in(user) for role, user in world.users.items() if user is not None}
     world.baseline = snapshot()
@@ -339,6 +353,8 @@ A_OVERRIDE = lambda w: {"pk": w.a.override.pk}  # noqa: E731
 COLLECTION = lambda w: {"reference": w.collection.reference}  # noqa: E731
 RULE = lambda w: {"reference": w.collection.reference, "code": MATRIX_RULES[1]}  # noqa: E731
 A_PREVIOUS_YEAR = lambda w: {"ukprn": w.a.provider.ukprn, "reference": w.prev_collection.reference}  # noqa: E731
+CONTACT = lambda w: {"reference": w.contact_collection.reference}  # noqa: E731
+A_PROVIDER = lambda w: {"provider": w.a.provider.ukprn}  # noqa: E731
 
 # Shorthands: who reads provider A's submission-scoped data (B's user gets 404, never 403).
 WEB_A_DATA = (302, 200, 200, 404, 200)
@@ -461,6 +477,16 @@ MATRIX: dict[str, Route] = {
         post=(302, 403, 403, 403, Ok(302)),
         data=lambda w: {"subject": "Returned", "body": "Please look again."},
     ),
+    # -- Graduate Outcomes populations: each provider's staff their own (naming another is 404); liaison
+    # choose a provider with ?provider= (without one: the chooser page, or 400 from the API).
+    "collection_population": Route(CONTACT, get=WEB_SIGNED_IN),
+    "collection_population_csv": Route(CONTACT, get=(302, 200, 200, 200, 404)),
+    "collection_population_xml": Route(CONTACT, get=(302, 200, 200, 200, 404)),
+    "collection_population_rebuild": Route(
+        CONTACT, get=WEB_POST_ONLY, post=(302, Ok(302), Ok(302), 404, Ok(302)), data=A_PROVIDER
+    ),
+    "api:collection-population": Route(CONTACT, get=(401, 200, 200, 200, 400)),
+    "api:collection-population-xml": Route(CONTACT, get=(401, 200, 200, 200, 400)),
     "liaison_grid": Route(None, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
     "liaison_grid_csv": Route(None, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
     "liaison_provider": Route(lambda w: {"ukprn": w.a.provider.ukprn}, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),

@@ -39,6 +39,9 @@ PATHS = {
     "/api/v1/review/grid/": {"get"},
     "/api/v1/collections/{reference}/tolerances/": {"get"},
     "/api/v1/collections/{reference}/tolerances/{code}/": {"get", "put", "patch"},
+    # Graduate Outcomes populations
+    "/api/v1/collections/{reference}/population/": {"get"},
+    "/api/v1/collections/{reference}/population.xml": {"get"},
 }
 
 
