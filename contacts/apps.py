@@ -6,3 +6,7 @@ class ContactsConfig(AppConfig):
 
     name = "contacts"
     verbose_name = "Graduate Outcomes contact details"
+
+    def ready(self):
+        # Registers the kind's quality rules with the rules registry.
+        from . import rules  # noqa: F401
