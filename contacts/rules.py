@@ -21,7 +21,7 @@ from collections_app.models import CollectionKind, Severity, SubmissionStatus
 from collections_app.rules import registry
 from collections_app.rules.registry import Tolerance
 
-from .models import DetailFamily, DetailType
+from .models import DetailFamily, DetailType, PopulationBuild
 
 rule = partial(registry.rule, record_kind=CollectionKind.CONTACT_DETAILS)
 
@@ -29,21 +29,32 @@ NO_ID = "CAST(NULL AS BIGINT)"
 NO_LINE = "CAST(NULL AS INTEGER)"
 PHONES = ", ".join(f"'{t}'" for t in (DetailType.UKMOB, DetailType.UKTEL, DetailType.INTTEL))
 
-# The cohort's population: the current build for the submission's provider and collection.
+# The cohort's population: the entries of the build population_build(ctx) found.
 POPULATION = """
     population AS (
         SELECT e.husid, e.numhus, e.homeeuos, e.fnames, e.surname
-        FROM go_population_entry e
-        JOIN go_population_build b ON b.id = e.build_id
-        JOIN collections_app_submission s
-          ON s.provider_id = b.provider_id AND s.collection_id = b.collection_id
-        WHERE s.id = %(submission)s AND b.is_current
+        FROM go_population_entry e WHERE e.build_id = %(population)s
     )"""
+
+
+def population_build(ctx) -> int | None:
+    """The id of the current population build of the submission's provider and collection
+    (None: none built yet, so the population is empty). Looked up first so that PostgreSQL plans
+    with the build's own statistics: joined in SQL, it expects one entry and compares every
+    graduate with every entry."""
+    return (
+        PopulationBuild.objects.filter(
+            is_current=True, provider__submissions=ctx.submission_id, collection__submissions=ctx.submission_id
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
+
 
 # Every graduate of the file with how many emails and phones it gives.
 GRADUATES = """
     graduates AS (
-        SELECT g.id, g.line, g.husid, g.numhus, COALESCE(g.gradstatus, '') AS gradstatus,
+        SELECT g.id, g.line, g.husid, g.numhus, g.gradstatus,
                COALESCE(c.emails, 0) AS emails, COALESCE(c.phones, 0) AS phones
         FROM go_graduate g
         LEFT JOIN (
@@ -127,18 +138,25 @@ OWN_EMAILS = """
 def graduate_in_population(ctx):
     """Every Graduate (HUSID + NUMHUS) must be in the cohort's population, built from the
     provider's approved Student record. Remove a Graduate that is not, or correct the Student
-    record if the graduate belongs in this cohort."""
+    record if the graduate belongs in this cohort. Without a population (none built yet for the
+    provider and cohort) every Graduate fails, saying so."""
+    build = population_build(ctx)
+    todo = (
+        "only its graduates may be returned. Remove this Graduate, or correct HUSID/NUMHUS if they are wrong."
+        if build is not None
+        else "no population has been built for this provider and cohort yet (it comes from the approved "
+        "Student record): contact Liaison."
+    )
     return (
         f"""
         WITH {POPULATION}
         SELECT {NO_ID}, {NO_ID}, g.line, g.husid, g.numhus, 'HUSID/NUMHUS', g.husid || '/' || g.numhus,
-               {HIN_G} || ' is not in this cohort''s population: only its graduates may be '
-               || 'returned. Remove this Graduate, or correct HUSID/NUMHUS if they are wrong.'
+               {HIN_G} || ' is not in this cohort''s population: ' || %(todo)s
         FROM go_graduate g
         WHERE g.submission_id = %(submission)s
           AND NOT EXISTS (SELECT 1 FROM population p WHERE p.husid = g.husid AND p.numhus = g.numhus)
         """,
-        {"submission": ctx.submission_id},
+        {"submission": ctx.submission_id, "population": build, "todo": todo},
     )
 
 
@@ -159,7 +177,7 @@ def population_graduate_returned(ctx):
             WHERE g.submission_id = %(submission)s AND g.husid = p.husid AND g.numhus = p.numhus
         )
         """,
-        {"submission": ctx.submission_id},
+        {"submission": ctx.submission_id, "population": population_build(ctx)},
     )
 
 
@@ -397,7 +415,7 @@ def overseas_email_coverage(ctx):
         FROM overseas o
         WHERE o.graduates >= 50 AND o.with_email * 100 < o.graduates * 95
         """,
-        {"submission": ctx.submission_id},
+        {"submission": ctx.submission_id, "population": population_build(ctx)},
     )
 
 
@@ -494,7 +512,7 @@ def inttel_overseas(ctx):
         JOIN population p ON p.husid = d.husid AND p.numhus = d.numhus
         WHERE d.submission_id = %(submission)s AND d.detail_type = 'INTTEL' AND p.homeeuos = '3'
         """,
-        {"submission": ctx.submission_id},
+        {"submission": ctx.submission_id, "population": population_build(ctx)},
     )
 
 

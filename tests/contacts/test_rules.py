@@ -451,3 +451,12 @@ def test_rerunning_the_rules_stores_each_failure_once(file):
     found = file.run()
     assert husids(found, "GO.POP.01") == [H[1]]
     assert husids(found, "GO.EMAIL.04") == [H[1]]
+
+
+def test_pop_01_without_a_population_every_graduate_fails_saying_so(file):
+    file.graduate(H[1], email("a@example.com"), in_population=False)
+    file.graduate(H[2], email("b@example.com"), in_population=False)
+    found = file.run()
+    assert husids(found, "GO.POP.01") == [H[1], H[2]]
+    assert "no population has been built for this provider and cohort yet" in found["GO.POP.01"][0].message
+    assert "GO.POP.02" not in found
