@@ -286,7 +286,7 @@ def _shared(ctx, *, family: str, types: str, field: str, noun: str, example: str
         f"""
         WITH per_graduate AS (
             SELECT normalised, graduate_id, MIN(detail_type) AS detail_type, MIN(value) AS value,
-                   MIN(line) AS line, MIN(husid) AS husid, MIN(numhus) AS numhus
+                   MIN(detail_type || ' ' || value) AS shown, MIN(line) AS line, MIN(husid) AS husid, MIN(numhus) AS numhus
             FROM go_detail
             WHERE submission_id = %(submission)s AND detail_type IN ({types}) AND normalised <> ''
             GROUP BY normalised, graduate_id
@@ -295,7 +295,7 @@ def _shared(ctx, *, family: str, types: str, field: str, noun: str, example: str
             SELECT normalised, COUNT(*) AS graduates FROM per_graduate GROUP BY normalised HAVING COUNT(*) > 1
         )
         SELECT {NO_ID}, {NO_ID}, p.line, p.husid, p.numhus, {field}, p.value,
-               p.detail_type || ' ' || p.value || ' is also given for '
+               p.shown || ' is also given for '
                || CASE WHEN s.graduates = 2 THEN 'another graduate'
                        ELSE CAST(s.graduates - 1 AS VARCHAR) || ' other graduates' END
                || ' in this file. Each graduate needs their own {noun}: correct it, or if they rightly share '

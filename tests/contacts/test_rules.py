@@ -9,6 +9,7 @@ from collections_app.models import RuleResult, Severity, SubmissionStatus
 from collections_app.rules import all_rules, get_rule
 from contacts.models import PopulationBuild, PopulationEntry, SharedDetailReason
 from contacts.rules import switchboard_e164
+from review.selectors import collection_tolerances
 
 from .rule_helpers import ContactFile, contact_collection, email, husid, inttel, ukmob, uktel
 
@@ -460,3 +461,12 @@ def test_pop_01_without_a_population_every_graduate_fails_saying_so(file):
     assert husids(found, "GO.POP.01") == [H[1], H[2]]
     assert "no population has been built for this provider and cohort yet" in found["GO.POP.01"][0].message
     assert "GO.POP.02" not in found
+
+
+def test_the_tolerance_screen_lists_the_contact_warnings_with_their_defaults(cohort_a):
+    rows = collection_tolerances(collection=cohort_a)
+    assert [(r.code, r.applies_to, str(r.default)) for r in rows] == [
+        ("GO.EMAIL.01", "instance", "up to 5% of records"),
+        ("GO.EMAIL.09", "instance", "up to 10% of records"),
+        ("GO.EMAIL.14", "file", "0% – any warning blocks approval"),
+    ]
