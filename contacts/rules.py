@@ -286,7 +286,8 @@ def _shared(ctx, *, family: str, types: str, field: str, noun: str, example: str
         f"""
         WITH per_graduate AS (
             SELECT normalised, graduate_id, MIN(detail_type) AS detail_type, MIN(value) AS value,
-                   MIN(detail_type || ' ' || value) AS shown, MIN(line) AS line, MIN(husid) AS husid, MIN(numhus) AS numhus
+                   MIN(detail_type || ' ' || value) AS shown, MIN(line) AS line,
+                   MIN(husid) AS husid, MIN(numhus) AS numhus
             FROM go_detail
             WHERE submission_id = %(submission)s AND detail_type IN ({types}) AND normalised <> ''
             GROUP BY normalised, graduate_id
