@@ -8,4 +8,6 @@ class ContactsConfig(AppConfig):
     verbose_name = "Graduate Outcomes contact details"
 
     def ready(self):
-        from . import receivers  # noqa: F401 - connects the signal receivers
+        # Connects the signal receivers (population rebuilds) and registers the kind's quality
+        # rules with the rules registry.
+        from . import receivers, rules  # noqa: F401
