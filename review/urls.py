@@ -1,6 +1,6 @@
 """Browser screens for review and approval."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -27,6 +27,7 @@ urlpatterns = [
         name="collection_return",
     ),
     path("liaison/grid/", views.liaison_grid, name="liaison_grid"),
-    path("liaison/providers/<str:ukprn>/", views.liaison_provider, name="liaison_provider"),
+    # Eight digits only: "liaison/providers/new/" (portal.web_urls) is another page.
+    re_path(r"^liaison/providers/(?P<ukprn>\d{8})/$", views.liaison_provider, name="liaison_provider"),
     path("liaison/grid.csv", views.liaison_grid_csv, name="liaison_grid_csv"),
 ]

@@ -110,6 +110,7 @@ def test_provider_page_shows_collections_submissions_queries_overrides_and_peopl
     assert "data.manager@glos.example" in page and approver.display_name in page
     assert other_provider.name not in page
     assert client.get(reverse("liaison_provider", args=["99999999"])).status_code == 404
+    assert client.get("/liaison/providers/new/").status_code == 200  # not taken for a UKPRN
 
 
 def test_provider_page_is_liaison_only(client, provider, provider_user):
