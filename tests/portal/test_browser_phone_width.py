@@ -1,8 +1,10 @@
 """The main screens at a phone's width (390 px) and a laptop's (1366 px), in a real browser (issue 12,
 item 12): nothing wider than the screen, the navigation collapses behind a Menu button with "Sign
-out" reachable, tables scroll inside their own box, long strings (SHA-256, HUSIDs) break."""
+out" reachable, tables scroll inside their own box, long strings (SHA-256, HUSIDs) break. And on
+each of them axe-core finds no serious or critical accessibility violation."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from review import services
@@ -50,6 +52,19 @@ def _culprits(page) -> list[str]:
     )
 
 
+AXE = Axe()
+
+
+def _serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page: rule, what it says, where."""
+    results = AXE.run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 @pytest.fixture
 def world(run, provider, approver, liaison):
     submission = run(previous_year(), this_year())
@@ -70,6 +85,7 @@ def test_screens_fit_the_window(require_chromium, live_server, browser, login, w
             response = page.goto(url)
             assert response.status == 200, url
             assert _overflow(page) <= 0, f"{url} is {_overflow(page)} px wider than {width} px: {_culprits(page)}"
+            assert not (found := _serious_violations(page)), f"{url} at {width} px: {found}"
         context.close()
 
 
