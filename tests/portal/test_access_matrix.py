@@ -51,6 +51,7 @@ from student_record.sample_data import make_husid
 from .. import factories
 from ..hin.test_guidance_examples import process
 from ..review_helpers import add_warnings, make_submission, temporary_rule
+from ..survey.go_data import approve, contact_collection, contact_submission, email
 from ..xmlbuild import instance, student, student_record
 
 ROLES = ("anon", "user", "approver", "other", "liaison")
@@ -86,6 +87,7 @@ class Side:
     query_open: object = None
     query_answered: object = None
     override: object = None
+    contact: Submission | None = None  # C23071 contact details, approved: coverage and the survey feed read it
     markers: tuple[str, ...] = ()
 
 
@@ -97,6 +99,7 @@ class World:
     prev_collection: object
     collection: object
     other_collection: object
+    survey: object = None  # the survey platform's service account (its token: liaison issues it)
     users: dict = field(default_factory=dict)
     clients: dict = field(default_factory=dict)  # signed in once for the module: sessions cost a write each
     baseline: str = ""
@@ -188,7 +191,13 @@ def _build(rules: ExitStack) -> World:
         rules.enter_context(temporary_rule(code, percent=1))
     for side in (a, b):
         _review(side, liaison=liaison)
+    contacts = contact_collection("C23071")
+    for side in (a, b):
+        husid = side.markers[2]
+        side.contact = contact_submission(side.provider, contacts, [(husid, "1", "", [email(f"{husid}@example.com")])])
+        approve(side.contact, side.approver)
     world = World(a, b, liaison, prev_collection, collection, other_collection)
+    world.survey = factories.UserFactory(username="matrix_survey", role="survey_platform", provider=None)
     world.users = {"anon": None, "user": a.user, "approver": a.approver, "other": b.user, "liaison": liaison}
     world.clients = {role: _signed_in(user) for role, user in world.users.items() if user is not None}
     world.baseline = snapshot()
@@ -338,6 +347,8 @@ A_QUERY_ANSWERED = lambda w: {"pk": w.a.query_answered.pk}  # noqa: E731
 A_OVERRIDE = lambda w: {"pk": w.a.override.pk}  # noqa: E731
 COLLECTION = lambda w: {"reference": w.collection.reference}  # noqa: E731
 RULE = lambda w: {"reference": w.collection.reference, "code": MATRIX_RULES[1]}  # noqa: E731
+A_CONTACT = lambda w: {"pk": w.a.contact.pk}  # noqa: E731
+SURVEY_USER = lambda w: {"pk": w.survey.pk}  # noqa: E731
 A_PREVIOUS_YEAR = lambda w: {"ukprn": w.a.provider.ukprn, "reference": w.prev_collection.reference}  # noqa: E731
 
 # Shorthands: who reads provider A's submission-scoped data (B's user gets 404, never 403).
@@ -386,6 +397,7 @@ MATRIX: dict[str, Route] = {
         post=(302, 403, 403, 403, Ok(302)),
         data=lambda w: _form_data(UserForm(instance=w.a.user), first_name="Renamed"),
     ),
+    "survey_token_issue": Route(SURVEY_USER, get=(405,) * 5, post=(302, 403, 403, 403, Ok(302))),
     "collection_create": Route(None, get=WEB_LIAISON, post=(302, 403, 403, 403, Ok(302)), data=_new_collection),
     "collection_edit": Route(
         COLLECTION,
@@ -412,6 +424,9 @@ MATRIX: dict[str, Route] = {
     "hin_report_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
+    # -- contact details coverage
+    "submission_coverage": Route(A_CONTACT, get=WEB_A_DATA),
+    "submission_coverage_nothing_usable_csv": Route(A_CONTACT, get=WEB_A_DATA),
     # -- audit
     "audit_log": Route(None, get=WEB_SIGNED_IN),
     "audit_log_csv": Route(None, get=WEB_SIGNED_IN),
@@ -501,6 +516,13 @@ MATRIX: dict[str, Route] = {
     "api:submission-hin-target-list": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-hin-target-list-csv": Route(A_SUBMISSION, get=API_A_DATA),
     "api:audit-list": Route(None, get=API_SIGNED_IN),
+    "api:submission-coverage": Route(A_CONTACT, get=API_A_DATA),
+    # The survey platform's feed: provider staff are refused; liaison may read it, for support.
+    "api:survey-contacts": Route(
+        lambda w: {"reference": "C23071"},
+        get=(401, 403, 403, 403, 200),
+        post=(401, 403, 403, 403, 405),  # DRF checks the role before the method
+    ),
     "api:root": Route(None, get=API_SIGNED_IN),
     "api:submission-approve": Route(A_PASSED, get=API_A_DATA, post=(401, 403, Ok(201), 404, 403)),
     "api:submission-overrides": Route(

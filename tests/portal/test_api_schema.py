@@ -38,6 +38,9 @@ PATHS = {
     "/api/v1/review/grid/": {"get"},
     "/api/v1/collections/{reference}/tolerances/": {"get"},
     "/api/v1/collections/{reference}/tolerances/{code}/": {"get", "put", "patch"},
+    # Contact details and the survey feed
+    "/api/v1/submissions/{id}/coverage/": {"get"},
+    "/api/v1/survey/{reference}/contacts/": {"get"},
 }
 
 
