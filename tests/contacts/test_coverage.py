@@ -141,3 +141,10 @@ def test_api(cohort, provider_user):
     assert measures["nothing"]["percent"] == "33.33"
     overseas = next(row for row in data["by_homeeuos"] if row["homeeuos"] == "3")
     assert {m["measure"]: m["count"] for m in overseas["measures"]}["nothing"] == 1
+
+
+def test_submission_page_links_to_coverage(cohort, provider_user, client):
+    client.force_login(provider_user)
+    submission = cohort["submission"]
+    body = client.get(reverse("submission_detail", kwargs={"pk": submission.pk})).content.decode()
+    assert reverse("submission_coverage", kwargs={"pk": submission.pk}) in body
