@@ -27,7 +27,9 @@ def _parse_time(request, name: str):
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    value = parse_datetime(raw.strip().replace(" ", "+"))  # a "+" left unencoded in a query arrives as a space
+    raw = raw.strip()
+    # A "+01:00" offset left unencoded in a query string arrives as " 01:00".
+    value = parse_datetime(raw) or parse_datetime(raw[:-6] + "+" + raw[-5:] if raw[-6:-5] == " " else raw)
     if value is None:
         raise ActionRefused(f"`{name}` must be an ISO 8601 date and time, e.g. 2026-11-28T04:00:00Z.", code="bad_time")
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
@@ -60,7 +62,8 @@ FEED_PARAMETERS = [
     OpenApiParameter(
         "until",
         OpenApiTypes.DATETIME,
-        description="The time to describe (default now; never later). Page links carry it so pages agree.",
+        description="The time to describe (default, and at the latest: a minute ago, so that every approval "
+        "made before it has committed). Page links carry it so pages agree.",
     ),
     OpenApiParameter("format", str, enum=["json", "csv"], description="`csv`: the whole answer as one CSV file."),
     OpenApiParameter("page", int),
@@ -82,7 +85,8 @@ class SurveyContactsView(APIView):
         "phones come mobiles first (UKMOB, then non-UK mobiles, then UKTEL and other INTTEL), each with its "
         "element and E.164. With `since`: per graduate what changed after re-approvals, for every provider whose "
         "approval changed since then (no approval then: everything is added). `generated_at` is the time the "
-        "answer describes: pass it as the next `since`. "
+        "answer describes (a minute before the call: an approval shows up in the next poll after that): pass it "
+        "as the next `since`. "
         "CSV (`?format=csv`, not paged; `generated_at` in the X-Generated-At header): one row per graduate, "
         "columns " + ", ".join(exports.FEED_HEADER) + " (EMAILS joined by '; ', PHONES in order as ELEMENT:E164 "
         "joined by '; '); with `since`: " + ", ".join(exports.CHANGES_HEADER) + ".",
@@ -103,9 +107,11 @@ class SurveyContactsView(APIView):
         collection = selectors.contact_collection_get(reference=reference)
         if collection is None:
             raise Http404("No such contact details collection.")
-        now = timezone.now()
+        # Describe a moment a little in the past: every approval made before it has committed by now,
+        # so the next call's `since` (this `generated_at`) can never skip one still in flight.
+        settled = timezone.now() - selectors.SETTLE
         since, until = _parse_time(request, "since"), _parse_time(request, "until")
-        until = min(until, now) if until else now
+        until = min(until, settled) if until else settled
         if since is not None and since > until:
             return problem(400, "bad_time", "`since` is later than `until`.")
         generated_at = until.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Q
@@ -27,6 +27,9 @@ from review.models import Approval
 
 MOBILE_NUMBER_TYPES = ("mobile",)
 BATCH = 2000
+# The feed describes the approved data as of this long ago: an approval's approved_at is taken before its
+# transaction commits, so a moment this far back has no approval still to appear (approvals take seconds).
+SETTLE = timedelta(seconds=60)
 
 
 def contact_collection_get(*, reference: str) -> Collection | None:
@@ -85,8 +88,9 @@ def _details_by_graduate(graduate_ids: list[int]) -> dict[int, tuple[list[str], 
 
 
 def feed_graduates(*, approved: dict[int, tuple[int, str]]):
-    """The graduates of the approved submissions, in submission and file order (a queryset to page)."""
-    return Graduate.objects.filter(submission_id__in=list(approved)).order_by("submission_id", "id")
+    """The graduates of the approved submissions, in submission and file order (a queryset to page):
+    record ids are submission_id * 10^7 + position, so id order is both."""
+    return Graduate.objects.filter(submission_id__in=list(approved)).order_by("id")
 
 
 def feed_resolve(*, approved: dict[int, tuple[int, str]], graduates) -> list[FeedGraduate]:
@@ -102,17 +106,17 @@ def feed_resolve(*, approved: dict[int, tuple[int, str]], graduates) -> list[Fee
 
 def feed_iter(*, approved: dict[int, tuple[int, str]]) -> Iterator[FeedGraduate]:
     """Every graduate of the approved submissions, in batches (for the streamed CSV)."""
-    after = (0, 0)
+    after = 0
     while True:
         batch = list(
             feed_graduates(approved=approved)
-            .filter(Q(submission_id__gt=after[0]) | Q(submission_id=after[0], id__gt=after[1]))
+            .filter(id__gt=after)
             .only("id", "submission_id", "husid", "numhus", "gradstatus")[:BATCH]
         )
         if not batch:
             return
         yield from feed_resolve(approved=approved, graduates=batch)
-        after = (batch[-1].submission_id, batch[-1].id)
+        after = batch[-1].id
 
 
 # -- changes between two times ---------------------------------------------------------------------

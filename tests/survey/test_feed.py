@@ -347,3 +347,17 @@ def test_survey_token_command(survey_user, capsys):
 
     call_command("survey_token", "platform")
     assert capsys.readouterr().out.strip() == Token.objects.get(user=survey_user).key
+
+
+def test_an_approval_still_settling_waits_for_the_next_poll(world, survey_client, provider, approver):
+    """The feed describes a minute ago: an approval made seconds ago (its transaction may not have
+    committed for a reader yet) is left to the next poll, whose `since` is this answer's generated_at."""
+    newer = contact_submission(provider, world["collection"], [("1111111111118", "1", "", [email("z@z.com")])])
+    approve(newer, approver, at=timezone.now() - timedelta(seconds=5))
+    body, results = all_results(survey_client, FEED.format("C23071") + f"?until={iso(timezone.now() + timedelta(1))}")
+    assert "1111111111118" not in {r["husid"] for r in results}
+    assert body["generated_at"] < iso(timezone.now() - timedelta(seconds=50))
+    # An unencoded "+01:00" offset arrives as " 01:00" and is still read.
+    since = (world["now"] - timedelta(minutes=45)).astimezone(timezone.get_fixed_timezone(60)).isoformat()
+    response = survey_client.get(FEED.format("C23071") + f"?since={since}")  # "+" unencoded: a space
+    assert response.status_code == 200 and response.json()["count"] == 4
