@@ -113,7 +113,12 @@ class SurveyContactsView(APIView):
         since, until = _parse_time(request, "since"), _parse_time(request, "until")
         until = min(until, settled) if until else settled
         if since is not None and since > until:
-            return problem(400, "bad_time", "`since` is later than `until`.")
+            return problem(
+                400,
+                "bad_time",
+                "`since` is later than the time this answer can describe (`until`, at the latest a minute ago): "
+                "pass the previous answer's `generated_at`.",
+            )
         generated_at = until.astimezone(UTC).isoformat().replace("+00:00", "Z")
         stamp = until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         as_csv = request.query_params.get("format") == "csv"
