@@ -51,7 +51,7 @@ def chart(rows: list[dict]) -> dict:
                 continue
             height = round(float(percent) * PLOT_HEIGHT / 100, 1)
             bars.append(Bar(left + j * (BAR_WIDTH + 6), PLOT_TOP + PLOT_HEIGHT - height, height, percent, series))
-        groups.append({"label": row["label"], "x": left + BAR_WIDTH, "bars": bars})
+        groups.append({"label": row["label"], "x": left + BAR_WIDTH + 3, "bars": bars})  # under the pair
     ticks = [
         {"value": value, "y": PLOT_TOP + PLOT_HEIGHT - value * PLOT_HEIGHT // 100} for value in (0, 25, 50, 75, 100)
     ]
