@@ -85,7 +85,8 @@ class UserForm(forms.ModelForm):
         fields = ["username", "first_name", "last_name", "email", "role", "provider", "is_active"]
         labels = {"is_active": "Active (can sign in)"}
         help_texts = {
-            "provider": "Required for provider users and approvers; leave empty for liaison staff.",
+            "provider": "Required for provider users and approvers; leave empty for liaison staff and the "
+            "survey platform (a service account that reads the survey feed with its API token).",
             "is_active": "Clear this instead of deleting a user: their uploads stay attributed to them.",
         }
 
@@ -93,7 +94,7 @@ class UserForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.acting_user = acting_user
         self.fields["provider"].required = False
-        self.fields["provider"].empty_label = "No provider (liaison staff)"
+        self.fields["provider"].empty_label = "No provider (liaison staff, survey platform)"
         self.fields["email"].required = True
 
     def clean(self):
@@ -115,12 +116,14 @@ class UserCreateForm(UserForm):
 
     password1 = forms.CharField(
         label="Password",
+        required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
         label="Password again",
+        required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -132,11 +135,20 @@ class UserCreateForm(UserForm):
             raise ValidationError("The two passwords do not match.")
         return password2
 
+    def clean(self):
+        cleaned = super().clean()
+        # The survey platform signs in with its API token only; everyone else needs a password.
+        if cleaned.get("role") != Role.SURVEY_PLATFORM:
+            for name in ("password1", "password2"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, "This field is required.")
+        return cleaned
+
     def _post_clean(self):
         super()._post_clean()
         # Checked after the instance has its username and names: the similarity validator uses them.
         password = self.cleaned_data.get("password2")
-        if password:
+        if password and self.cleaned_data.get("role") != Role.SURVEY_PLATFORM:
             try:
                 password_validation.validate_password(password, self.instance)
             except ValidationError as error:

@@ -28,9 +28,12 @@ class Role(models.TextChoices):
     PROVIDER_USER = "provider_user", "Provider user"
     PROVIDER_APPROVER = "provider_approver", "Provider approver"
     LIAISON = "liaison", "Liaison"
+    # A service account (no provider, no password): reads the survey feed with its API token, nothing else.
+    SURVEY_PLATFORM = "survey_platform", "Survey platform"
 
 
 PROVIDER_ROLES = (Role.PROVIDER_USER, Role.PROVIDER_APPROVER)
+PROVIDERLESS_ROLES = (Role.LIAISON, Role.SURVEY_PLATFORM)
 
 
 class PortalUserManager(UserManager):
@@ -41,7 +44,8 @@ class PortalUserManager(UserManager):
 
 
 class User(AbstractUser):
-    """A portal user: either staff of one provider, or agency liaison staff (no provider)."""
+    """A portal user: staff of one provider, agency liaison staff (no provider), or the survey platform's
+    service account (no provider; its API token reads the survey feed and nothing else)."""
 
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.PROVIDER_USER)
     provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
@@ -52,7 +56,7 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 name="user_role_matches_provider",
-                condition=(Q(role=Role.LIAISON, provider__isnull=True))
+                condition=(Q(role__in=PROVIDERLESS_ROLES, provider__isnull=True))
                 | (Q(role__in=PROVIDER_ROLES, provider__isnull=False)),
             )
         ]
@@ -60,6 +64,10 @@ class User(AbstractUser):
     @property
     def is_liaison(self) -> bool:
         return self.role == Role.LIAISON
+
+    @property
+    def is_survey_platform(self) -> bool:
+        return self.role == Role.SURVEY_PLATFORM
 
     @property
     def is_provider_staff(self) -> bool:

@@ -2,12 +2,17 @@
 
 Objects a user may not see are filtered out of querysets (so a foreign id is a 404, never a
 403 that would confirm it exists); actions a user's role does not allow raise PermissionDenied.
+
+The survey platform's service account is neither provider staff nor liaison: it sees no provider's
+data through these helpers, IsPortalUser (the API's default permission) refuses it, and
+accounts.middleware.ServiceAccountMiddleware refuses its session on every page. Only the survey
+feed (IsSurveyFeedReader) lets it in.
 """
 
 from django.core.exceptions import PermissionDenied
 from rest_framework import permissions
 
-from .models import Provider, Role
+from .models import PROVIDER_ROLES, Provider, Role
 
 
 def is_liaison(user) -> bool:
@@ -15,7 +20,21 @@ def is_liaison(user) -> bool:
 
 
 def is_provider_staff(user) -> bool:
-    return bool(user and user.is_authenticated and user.provider_id and not is_liaison(user))
+    return bool(user and user.is_authenticated and user.provider_id and user.role in PROVIDER_ROLES)
+
+
+def is_survey_platform(user) -> bool:
+    return bool(user and user.is_authenticated and user.role == Role.SURVEY_PLATFORM)
+
+
+def is_portal_user(user) -> bool:
+    """Signed in as a person (provider staff or liaison), not as a service account."""
+    return bool(user and user.is_authenticated and not is_survey_platform(user))
+
+
+def can_read_survey_feed(user) -> bool:
+    """The survey platform polls the feed; liaison may read it too, to support the platform."""
+    return is_survey_platform(user) or is_liaison(user)
 
 
 def visible_providers(user):
@@ -66,6 +85,25 @@ def require(allowed: bool, message: str = "Your role does not allow this.") -> N
         raise PermissionDenied(message)
 
 
+class IsPortalUser(permissions.BasePermission):
+    """The API's default permission (instead of IsAuthenticated): any signed-in person, never a
+    service account."""
+
+    message = "This account may only use the survey feed."
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False  # DRF answers 401 with the authenticate header
+        return is_portal_user(request.user)
+
+
+class IsSurveyFeedReader(permissions.BasePermission):
+    message = "Only the survey platform (and agency liaison staff) can read the survey feed."
+
+    def has_permission(self, request, view):
+        return can_read_survey_feed(request.user)
+
+
 class IsLiaison(permissions.BasePermission):
     message = "Only agency liaison staff can do this."
 
@@ -78,5 +116,5 @@ class IsLiaisonOrReadOnly(permissions.BasePermission):
 
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:
-            return bool(request.user and request.user.is_authenticated)
+            return is_portal_user(request.user)
         return is_liaison(request.user)

@@ -15,6 +15,10 @@ def user_check_role_provider(*, role: str, provider: Provider | None) -> None:
     """Liaison staff belong to no provider; provider staff to exactly one (the model enforces it too)."""
     if role == Role.LIAISON and provider is not None:
         raise ValidationError({"provider": "Liaison users must not belong to a provider. Leave the provider empty."})
+    if role == Role.SURVEY_PLATFORM and provider is not None:
+        raise ValidationError(
+            {"provider": "The survey platform's account belongs to no provider. Leave the provider empty."}
+        )
     if role in PROVIDER_ROLES and provider is None:
         raise ValidationError({"provider": "Choose the provider this user works for: provider roles need one."})
 
@@ -62,7 +66,7 @@ def user_create(
     *,
     actor=None,
     username: str,
-    password: str,
+    password: str = "",
     role: str,
     provider: Provider | None = None,
     email: str = "",
@@ -70,7 +74,8 @@ def user_create(
     last_name: str = "",
     is_active: bool = True,
 ) -> User:
-    """Create a portal user. The password must already have passed the password validators (the form does)."""
+    """Create a portal user. The password must already have passed the password validators (the form does).
+    A survey platform account gets no usable password: it signs in with nothing but its API token."""
     user_check_role_provider(role=role, provider=provider)
     user = User(
         username=username,
@@ -81,7 +86,12 @@ def user_create(
         provider=provider,
         is_active=is_active,
     )
-    user.set_password(password)
+    if role == Role.SURVEY_PLATFORM:
+        user.set_unusable_password()
+    elif not password:
+        raise ValidationError({"password1": "A password is needed for this role."})
+    else:
+        user.set_password(password)
     user.full_clean()
     with transaction.atomic():
         user.save()
@@ -113,6 +123,8 @@ def user_update(
         # Compare with the stored row: a bound ModelForm has already changed the instance in memory.
         stored = User.objects.filter(pk=user.pk).values("provider_id", "is_active", "role").first() or {}
         moved_or_disabled = stored.get("provider_id") != (provider.pk if provider else None) or not is_active
+        # A token must not carry over between a person's role and the survey platform's.
+        to_or_from_service = Role.SURVEY_PLATFORM in (stored.get("role"), role) and stored.get("role") != role
         user.username = username
         user.email = email
         user.first_name = first_name
@@ -120,9 +132,11 @@ def user_update(
         user.role = role
         user.provider = provider
         user.is_active = is_active
+        if role == Role.SURVEY_PLATFORM:
+            user.set_unusable_password()
         user.full_clean()
         user.save()
-        if moved_or_disabled:
+        if moved_or_disabled or to_or_from_service:
             # A token minted for one provider must not keep working for another (or after leaving).
             Token.objects.filter(user=user).delete()
         if stored.get("role") != role or moved_or_disabled:
@@ -149,6 +163,24 @@ def token_replace(*, user: User) -> Token:
     with transaction.atomic():
         Token.objects.filter(user=user).delete()
         return Token.objects.create(user=user)
+
+
+def survey_token_issue(*, actor=None, user: User) -> Token:
+    """Liaison issues (or rotates) the survey platform account's API token: the old one stops working.
+    Only for a survey platform account: people manage their own token on their account page."""
+    if user.role != Role.SURVEY_PLATFORM:
+        raise ValidationError("Only a survey platform account's token is issued here.")
+    if not user.is_active:
+        raise ValidationError("The account is disabled: activate it before issuing a token.")
+    with transaction.atomic():
+        token = token_replace(user=user)
+        audit_record(
+            actor=actor,
+            action="user.survey_token_issued",
+            summary=f"Issued a new API token for the survey platform account {user.username}.",
+            details={"user_id": user.pk, "username": user.username},
+        )
+    return token
 
 
 def token_revoke(*, user: User) -> bool:

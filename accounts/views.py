@@ -19,6 +19,8 @@ from .models import Provider, User
 
 # A new key is kept in the session only until the next account page view shows it, once.
 _SHOW_ONCE_SESSION_KEY = "portal_new_api_token"
+# Likewise a survey platform account's new key, shown once on its user page: {"user": pk, "key": key}.
+_SHOW_ONCE_SURVEY_KEY = "portal_new_survey_token"
 
 
 # --- Account ----------------------------------------------------------------------------------
@@ -117,6 +119,7 @@ def user_create(request):
     return render(request, "liaison/user_form.html", {"form": form, "edited_user": None, "title": "New user"})
 
 
+@never_cache  # the page may show a survey platform account's new token
 @liaison_required
 def user_edit(request, pk: int):
     edited_user = get_object_or_404(User.objects.select_related("provider"), pk=pk)
@@ -130,4 +133,33 @@ def user_edit(request, pk: int):
         else:
             messages.success(request, f"User {edited_user.username} saved.")
             return redirect("user_list")
-    return render(request, "liaison/user_form.html", {"form": form, "edited_user": edited_user, "title": title})
+    shown = request.session.pop(_SHOW_ONCE_SURVEY_KEY, None) if request.method == "GET" else None
+    survey_token = Token.objects.filter(user=edited_user).first() if edited_user.is_survey_platform else None
+    return render(
+        request,
+        "liaison/user_form.html",
+        {
+            "form": form,
+            "edited_user": edited_user,
+            "title": title,
+            "survey_token": survey_token,
+            "new_survey_key": shown["key"]
+            if shown and shown.get("user") == edited_user.pk and survey_token and survey_token.key == shown["key"]
+            else None,
+        },
+    )
+
+
+@require_POST
+@liaison_required
+def survey_token_issue(request, pk: int):
+    """Issue or rotate the survey platform account's token; its user page shows the key once."""
+    edited_user = get_object_or_404(User, pk=pk)
+    try:
+        token = services.survey_token_issue(actor=request.user, user=edited_user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        request.session[_SHOW_ONCE_SURVEY_KEY] = {"user": edited_user.pk, "key": token.key}
+        messages.success(request, "A new API token was issued. The previous token no longer works.")
+    return redirect("user_edit", pk=edited_user.pk)

@@ -37,6 +37,12 @@ Graduate Outcomes contact details (contacts/api_population.py):
 
 Audit:
   audit/                                       GET list (scoped to the caller's provider)
+
+Contact details:
+  submissions/{id}/coverage/                   GET  (coverage figures of a contact details submission)
+
+Survey feed (survey platform's token; liaison may read):
+  survey/{reference}/contacts/                 GET list (?since=, ?format=csv)
 """
 
 from django.urls import path
@@ -45,9 +51,11 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from audit import api as audit_api
 from collections_app import api as collections_api
+from contacts import api_coverage as coverage_api
 from contacts import api_population
 from hin import api as hin_api
 from review import api as review_api
+from survey import api as survey_api
 
 from .api_root import ApiRootView
 
@@ -140,6 +148,8 @@ urlpatterns = [
     ),
     path("", ApiRootView.as_view(), name="root"),
     path("audit/", audit_api.AuditEventListView.as_view(), name="audit-list"),
+    path("submissions/<int:pk>/coverage/", coverage_api.CoverageView.as_view(), name="submission-coverage"),
+    path("survey/<str:reference>/contacts/", survey_api.SurveyContactsView.as_view(), name="survey-contacts"),
     *review_urls,
     *router.urls,
 ]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "contacts",
     "audit",
     "review",
+    "survey",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A survey platform session gets 403 on every page (its token reads the survey feed only).
+    "accounts.middleware.ServiceAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
@@ -255,7 +258,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "accounts.authentication.AnonymousThrottle",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed-in people only: the survey platform's service account is refused everywhere but its feed.
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsPortalUser"],
     # Token clients and signed-in users, per user. Anonymous requests are throttled by the last
     # authentication class (before the permission check answers 401), and failed token
     # authentications per address by the token class itself.

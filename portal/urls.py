@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("hin.urls")),
     path("", include("audit.urls")),
     path("", include("review.urls")),
+    path("", include("contacts.urls_coverage")),
 ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("liaison/users/", account_views.user_list, name="user_list"),
     path("liaison/users/new/", account_views.user_create, name="user_create"),
     path("liaison/users/<int:pk>/edit/", account_views.user_edit, name="user_edit"),
+    path("liaison/users/<int:pk>/survey-token/", account_views.survey_token_issue, name="survey_token_issue"),
     path("liaison/collections/new/", manage_views.collection_create, name="collection_create"),
     path("liaison/collections/<str:reference>/edit/", manage_views.collection_edit, name="collection_edit"),
     # Graduate Outcomes: a contact details collection's population

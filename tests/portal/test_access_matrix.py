@@ -52,6 +52,7 @@ from student_record.sample_data import make_husid
 from .. import factories
 from ..hin.test_guidance_examples import process
 from ..review_helpers import add_warnings, make_submission, temporary_rule
+from ..survey.go_data import approve, contact_collection, contact_submission, email
 from ..xmlbuild import instance, student, student_record
 
 ROLES = ("anon", "user", "approver", "other", "liaison")
@@ -87,6 +88,7 @@ class Side:
     query_open: object = None
     query_answered: object = None
     override: object = None
+    contact: Submission | None = None  # C23071 contact details, approved: coverage and the survey feed read it
     markers: tuple[str, ...] = ()
 
 
@@ -99,6 +101,7 @@ class World:
     collection: object
     other_collection: object
     contact_collection: object = None  # C22071, cohort A of the approved 2022/23 year
+    survey: object = None  # the survey platform's service account (its token: liaison issues it)
     users: dict = field(default_factory=dict)
     clients: dict = field(default_factory=dict)  # signed in once for the module: sessions cost a write each
     baseline: str = ""
@@ -190,6 +193,11 @@ def _build(rules: ExitStack) -> World:
         rules.enter_context(temporary_rule(code, percent=1))
     for side in (a, b):
         _review(side, liaison=liaison)
+    contacts = contact_collection("C23071")
+    for side in (a, b):
+        husid = side.markers[2]
+        side.contact = contact_submission(side.provider, contacts, [(husid, "1", "", [email(f"{husid}@example.com")])])
+        approve(side.contact, side.approver)
     world = World(a, b, liaison, prev_collection, collection, other_collection)
     # Each side's population of a cohort of the approved year (the approvals' on-commit rebuild
     # never runs inside this transaction: built by hand).
@@ -203,6 +211,7 @@ def _build(rules: ExitStack) -> World:
     )
     for side in (a, b):
         population_build(provider=side.provider, collection=world.contact_collection)
+    world.survey = factories.UserFactory(username="matrix_survey", role="survey_platform", provider=None)
     world.users = {"anon": None, "user": a.user, "approver": a.approver, "other": b.user, "liaison": liaison}
     world.clients = {role: _signed_in(user) for role, user in world.users.items() if user is not None}
     world.baseline = snapshot()
@@ -352,6 +361,8 @@ A_QUERY_ANSWERED = lambda w: {"pk": w.a.query_answered.pk}  # noqa: E731
 A_OVERRIDE = lambda w: {"pk": w.a.override.pk}  # noqa: E731
 COLLECTION = lambda w: {"reference": w.collection.reference}  # noqa: E731
 RULE = lambda w: {"reference": w.collection.reference, "code": MATRIX_RULES[1]}  # noqa: E731
+A_CONTACT = lambda w: {"pk": w.a.contact.pk}  # noqa: E731
+SURVEY_USER = lambda w: {"pk": w.survey.pk}  # noqa: E731
 A_PREVIOUS_YEAR = lambda w: {"ukprn": w.a.provider.ukprn, "reference": w.prev_collection.reference}  # noqa: E731
 CONTACT = lambda w: {"reference": w.contact_collection.reference}  # noqa: E731
 A_PROVIDER = lambda w: {"provider": w.a.provider.ukprn}  # noqa: E731
@@ -402,6 +413,7 @@ MATRIX: dict[str, Route] = {
         post=(302, 403, 403, 403, Ok(302)),
         data=lambda w: _form_data(UserForm(instance=w.a.user), first_name="Renamed"),
     ),
+    "survey_token_issue": Route(SURVEY_USER, get=(405,) * 5, post=(302, 403, 403, 403, Ok(302))),
     "collection_create": Route(None, get=WEB_LIAISON, post=(302, 403, 403, 403, Ok(302)), data=_new_collection),
     "collection_edit": Route(
         COLLECTION,
@@ -428,6 +440,9 @@ MATRIX: dict[str, Route] = {
     "hin_report_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
+    # -- contact details coverage
+    "submission_coverage": Route(A_CONTACT, get=WEB_A_DATA),
+    "submission_coverage_nothing_usable_csv": Route(A_CONTACT, get=WEB_A_DATA),
     # -- audit
     "audit_log": Route(None, get=WEB_SIGNED_IN),
     "audit_log_csv": Route(None, get=WEB_SIGNED_IN),
@@ -535,6 +550,13 @@ MATRIX: dict[str, Route] = {
     "api:submission-hin-target-list": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-hin-target-list-csv": Route(A_SUBMISSION, get=API_A_DATA),
     "api:audit-list": Route(None, get=API_SIGNED_IN),
+    "api:submission-coverage": Route(A_CONTACT, get=API_A_DATA),
+    # The survey platform's feed: provider staff are refused; liaison may read it, for support.
+    "api:survey-contacts": Route(
+        lambda w: {"reference": "C23071"},
+        get=(401, 403, 403, 403, 200),
+        post=(401, 403, 403, 403, 405),  # DRF checks the role before the method
+    ),
     "api:root": Route(None, get=API_SIGNED_IN),
     "api:submission-approve": Route(A_PASSED, get=API_A_DATA, post=(401, 403, Ok(201), 404, 403)),
     "api:submission-overrides": Route(

@@ -42,6 +42,9 @@ PATHS = {
     # Graduate Outcomes populations
     "/api/v1/collections/{reference}/population/": {"get"},
     "/api/v1/collections/{reference}/population.xml": {"get"},
+    # Contact details and the survey feed
+    "/api/v1/submissions/{id}/coverage/": {"get"},
+    "/api/v1/survey/{reference}/contacts/": {"get"},
 }
 
 
