@@ -30,6 +30,11 @@ Review and approval (review/api.py):
   collections/{reference}/tolerances/{code}/   GET, PUT/PATCH (liaison)
   review/grid/                                 GET
 
+Contact details (contacts/api.py):
+  collections/{reference}/shared-details/      GET list, POST (record a reason; with remove: true, remove it)
+  collections/{reference}/graduates/           GET list, POST (add a graduate: a new submission)
+  collections/{reference}/graduates/{husid}/{numhus}/   GET, PUT, DELETE (each change a new submission)
+
 Audit:
   audit/                                       GET list (scoped to the caller's provider)
 """
@@ -40,6 +45,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from audit import api as audit_api
 from collections_app import api as collections_api
+from contacts import api as contacts_api
 from hin import api as hin_api
 from review import api as review_api
 
@@ -84,6 +90,20 @@ review_urls = [
     path("review/grid/", review_api.GridView.as_view(), name="review-grid"),
 ]
 
+contacts_urls = [
+    path(
+        "collections/<str:reference>/shared-details/",
+        contacts_api.SharedDetailsView.as_view(),
+        name="collection-shared-details",
+    ),
+    path("collections/<str:reference>/graduates/", contacts_api.GraduatesView.as_view(), name="collection-graduates"),
+    path(
+        "collections/<str:reference>/graduates/<str:husid>/<str:numhus>/",
+        contacts_api.GraduateView.as_view(),
+        name="collection-graduate",
+    ),
+]
+
 urlpatterns = [
     path(
         "collections/<str:reference>/submissions/",
@@ -120,5 +140,6 @@ urlpatterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("audit/", audit_api.AuditEventListView.as_view(), name="audit-list"),
     *review_urls,
+    *contacts_urls,
     *router.urls,
 ]
