@@ -178,6 +178,18 @@ def check_none_in_flight(*, provider: Provider, collection: Collection) -> None:
 RECHECKABLE = (*COMPLETED, SubmissionStatus.APPROVED)
 
 
+def submission_is_recheckable(*, submission: Submission, user) -> bool:
+    """Whether submission_recheck would accept it now (screens offer the button only then)."""
+    collection = submission.collection
+    return (
+        submission.status in RECHECKABLE
+        and permissions.can_upload_for(user, submission.provider)
+        and collection.phase() not in ("closed", "not_open")
+        and kinds.is_registered(collection.kind)
+        and submission_in_flight(provider=submission.provider, collection=collection) is None
+    )
+
+
 def submission_recheck(*, submission: Submission, user) -> Submission:
     """Run the rules again on a file already uploaded, without uploading it again: a new submission
     of the same stored file (same file, SHA-256 and name; uploaded by `user`), queued through the

@@ -101,10 +101,8 @@ def shared_details(request, reference):
             "filters": filters,
             "reason_filter": request.GET.get("reason", ""),
             "filter_query": query.urlencode(),
-            "can_recheck": context["may_change"]
-            and context["current"] is not None
-            and context["is_open"]
-            and not collection_services.submission_in_flight(provider=provider, collection=collection),
+            "can_recheck": context["current"] is not None
+            and collection_services.submission_is_recheckable(submission=context["current"], user=request.user),
         },
     )
 

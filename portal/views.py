@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET
 
 from accounts import permissions
 from accounts.decorators import liaison_required
-from collections_app import kinds
 from collections_app import selectors as submission_selectors
 from collections_app import services as collection_services
 from portal import dashboards
@@ -54,18 +53,6 @@ def liaison_home(request):
     )
 
 
-def _can_recheck(user, submission) -> bool:
-    """Offer "Re-check" where collection_services.submission_recheck would accept it."""
-    collection = submission.collection
-    return (
-        submission.status in collection_services.RECHECKABLE
-        and permissions.can_upload_for(user, submission.provider)
-        and collection.phase() != "closed"
-        and kinds.is_registered(collection.kind)
-        and collection_services.submission_in_flight(provider=submission.provider, collection=collection) is None
-    )
-
-
 @login_required
 @require_GET
 def submission_detail(request, pk):
@@ -87,7 +74,7 @@ def submission_detail(request, pk):
             "records_drop": submission_selectors.records_drop_warning(submission=submission),
             "can_retry": collection_services.submission_is_retryable(submission=submission)
             and permissions.can_retry_for(request.user, submission.provider),
-            "can_recheck": _can_recheck(request.user, submission),
+            "can_recheck": collection_services.submission_is_recheckable(submission=submission, user=request.user),
             **approval_panel(request, submission),
         },
     )

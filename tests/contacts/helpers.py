@@ -29,8 +29,7 @@ def contact_collection(reference="C23071", **fields):
         name="Graduate Outcomes contact details 2023/24, cohort A",
         kind=CollectionKind.CONTACT_DETAILS,
         reporting_year=2023,
-        cohort="A",
-        **{"opens": now - timedelta(days=30), "approval_deadline": now + timedelta(days=30), **fields},
+        **{"cohort": "A", "opens": now - timedelta(days=30), "approval_deadline": now + timedelta(days=30), **fields},
     )
 
 
