@@ -148,8 +148,8 @@ def _shared_reason_post(request, collection, provider):
 def shared_details_csv(request, reference):
     collection = contact_collection_or_404(reference)
     provider = provider_for(request)
-    if provider is None:
-        raise Http404("Choose a provider.")
+    if provider is None:  # liaison: choose the provider first
+        return redirect("shared_details", reference=reference)
     current = selectors.current_contact_submission(provider=provider, collection=collection)
     groups = selectors.shared_details(submission=current, **_shared_filters(request)) if current else []
 

@@ -49,6 +49,7 @@ from review import services as review_services
 from student_record.sample_data import make_husid
 
 from .. import factories
+from ..contacts.helpers import contact_collection, contact_kind_registered, contact_submission, graduate
 from ..hin.test_guidance_examples import process
 from ..review_helpers import add_warnings, make_submission, temporary_rule
 from ..xmlbuild import instance, student, student_record
@@ -87,6 +88,8 @@ class Side:
     query_answered: object = None
     override: object = None
     markers: tuple[str, ...] = ()
+    husids: tuple[str, ...] = ()
+    contact: Submission | None = None  # C23071's current upload: graduates sharing an email
 
 
 @dataclass
@@ -97,6 +100,7 @@ class World:
     prev_collection: object
     collection: object
     other_collection: object
+    contact_collection: object
     users: dict = field(default_factory=dict)
     clients: dict = field(default_factory=dict)  # signed in once for the module: sessions cost a write each
     baseline: str = ""
@@ -144,6 +148,7 @@ def _side(letter, name, ukprn, instid, *, prev_collection, collection, other_col
     assert (cur.status, passed.status) == ("failed", "passed")
     Submission.objects.filter(provider=provider).update(original_name=f"{surname}-return.xml")
     side = Side(provider, user, approver, prev, error, cur, passed, markers=(name, surname, husids[0], ukprn))
+    side.husids = tuple(husids)
     side.hin_warning = RuleFailure.objects.get(submission=cur, code="HIN5b").pk
     return side
 
@@ -188,7 +193,19 @@ def _build(rules: ExitStack) -> World:
         rules.enter_context(temporary_rule(code, percent=1))
     for side in (a, b):
         _review(side, liaison=liaison)
-    world = World(a, b, liaison, prev_collection, collection, other_collection)
+    # Contact details (C23071): rows written as the loader would, with each side's HUSIDs; changes are
+    # uploads, accepted while the kind is registered (a stand-in until the contacts parser is).
+    contacts = contact_collection()
+    rules.enter_context(contact_kind_registered())
+    for side in (a, b):
+        first, second, third = side.husids
+        people = [
+            graduate(first, EMAIL=["family@example.com"]),
+            graduate(second, "1", EMAIL=["Family@Example.com"]),
+            graduate(third, UKMOB=["07700 900123"]),
+        ]
+        side.contact = contact_submission(side.provider, contacts, side.user, people)
+    world = World(a, b, liaison, prev_collection, collection, other_collection, contacts)
     world.users = {"anon": None, "user": a.user, "approver": a.approver, "other": b.user, "liaison": liaison}
     world.clients = {role: _signed_in(user) for role, user in world.users.items() if user is not None}
     world.baseline = snapshot()
@@ -327,6 +344,7 @@ class Route:
     data: Callable[[World], dict] | None = None
     patch: tuple | None = None
     put: tuple | None = None
+    delete: tuple | None = None
     json: bool = False
 
 
@@ -338,6 +356,8 @@ A_QUERY_ANSWERED = lambda w: {"pk": w.a.query_answered.pk}  # noqa: E731
 A_OVERRIDE = lambda w: {"pk": w.a.override.pk}  # noqa: E731
 COLLECTION = lambda w: {"reference": w.collection.reference}  # noqa: E731
 RULE = lambda w: {"reference": w.collection.reference, "code": MATRIX_RULES[1]}  # noqa: E731
+CONTACTS = lambda w: {"reference": w.contact_collection.reference}  # noqa: E731
+A_GRADUATE = lambda w: {"reference": w.contact_collection.reference, "husid": w.a.husids[0], "numhus": "1"}  # noqa: E731
 A_PREVIOUS_YEAR = lambda w: {"ukprn": w.a.provider.ukprn, "reference": w.prev_collection.reference}  # noqa: E731
 
 # Shorthands: who reads provider A's submission-scoped data (B's user gets 404, never 403).
@@ -412,6 +432,30 @@ MATRIX: dict[str, Route] = {
     "hin_report_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
+    "submission_recheck": Route(A_SUBMISSION, get=WEB_POST_ONLY, post=(302, Ok(302), Ok(302), 404, 302)),
+    # -- contact details: each side reads and changes its own; liaison read a provider's (?provider=) and
+    # change nothing; without ?provider they are shown the provider picker, or sent to it
+    "shared_details": Route(
+        CONTACTS,
+        get=WEB_SIGNED_IN,
+        post=(302, Ok(302), Ok(302), Ok(302), 302),
+        data=lambda w: {"family": "email", "normalised": "family@example.com", "reason": "family_email"},
+    ),
+    "shared_details_csv": Route(CONTACTS, get=(302, 200, 200, 200, 302)),
+    "graduate_list": Route(CONTACTS, get=WEB_SIGNED_IN),
+    "graduate_new": Route(
+        CONTACTS,
+        get=(302, 200, 200, 200, 302),
+        post=(302, Ok(302), Ok(302), Ok(302), 302),
+        data=lambda w: {"husid": "1999999999999", "numhus": "1", "email_1": "new@example.com"},
+    ),
+    "graduate_edit": Route(
+        A_GRADUATE,
+        get=(302, 200, 200, 404, 302),
+        post=(302, Ok(302), Ok(302), 404, 302),
+        data=lambda w: {"email_1": "changed@example.com"},
+    ),
+    "graduate_delete": Route(A_GRADUATE, get=(302, 200, 200, 404, 302), post=(302, Ok(302), Ok(302), 404, 302)),
     # -- audit
     "audit_log": Route(None, get=WEB_SIGNED_IN),
     "audit_log_csv": Route(None, get=WEB_SIGNED_IN),
@@ -549,6 +593,29 @@ MATRIX: dict[str, Route] = {
         json=True,
     ),
     "api:review-grid": Route(None, get=API_SIGNED_IN),
+    # Liaison name the provider with ?ukprn= (400 without it) and change nothing (403).
+    "api:collection-shared-details": Route(
+        CONTACTS,
+        get=(401, 200, 200, 200, 400),
+        post=(401, Ok(200), Ok(200), Ok(200), 403),
+        data=lambda w: {"family": "email", "normalised": "family@example.com", "reason": "family_email"},
+        json=True,
+    ),
+    "api:collection-graduates": Route(
+        CONTACTS,
+        get=(401, 200, 200, 200, 400),
+        post=(401, Ok(202), Ok(202), Ok(202), 403),
+        data=lambda w: {"husid": "1999999999999", "numhus": "1", "details": {"EMAIL": ["new@example.com"]}},
+        json=True,
+    ),
+    "api:collection-graduate": Route(
+        A_GRADUATE,
+        get=(401, 200, 200, 404, 400),
+        put=(401, Ok(202), Ok(202), 404, 403),
+        delete=(401, Ok(202), Ok(202), 404, 403),
+        data=lambda w: {"details": {"EMAIL": ["changed@example.com"]}},
+        json=True,
+    ),
     "api:collection-tolerances": Route(COLLECTION, get=API_SIGNED_IN),
     "api:collection-tolerance": Route(
         RULE,
@@ -686,6 +753,8 @@ def test_route(name, world, db):
             problems += check(world, name, role, "patch", url, route.patch[i], route)
         if route.put:
             problems += check(world, name, role, "put", url, route.put[i], route)
+        if route.delete:
+            problems += check(world, name, role, "delete", url, route.delete[i], route)
     assert snapshot() == world.baseline, f"{name}: a GET changed the data"
     assert not problems, "\n".join(problems)
 
@@ -732,7 +801,14 @@ def _openapi_paths() -> dict[str, set[str]]:
     }
 
 
-SAMPLE_PATH_VALUES = {"id": "1", "reference": "C23051", "ukprn": "10004710", "code": "MATRIX.W1"}
+SAMPLE_PATH_VALUES = {
+    "id": "1",
+    "reference": "C23051",
+    "ukprn": "10004710",
+    "code": "MATRIX.W1",
+    "husid": "2200471000011",
+    "numhus": "1",
+}
 
 
 def test_every_openapi_path_is_in_the_matrix_with_its_methods():
@@ -749,6 +825,7 @@ def test_every_openapi_path_is_in_the_matrix_with_its_methods():
         written = {"post"} if route.post and any(isinstance(status, Ok) for status in route.post) else set()
         written |= {"patch"} if route.patch else set()
         written |= {"put"} if route.put else set()
+        written |= {"delete"} if route.delete else set()
         assert methods - {"get"} == written, (
             f"{path}: the schema offers {sorted(methods)}, the matrix {sorted(written)}"
         )

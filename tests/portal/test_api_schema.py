@@ -38,6 +38,10 @@ PATHS = {
     "/api/v1/review/grid/": {"get"},
     "/api/v1/collections/{reference}/tolerances/": {"get"},
     "/api/v1/collections/{reference}/tolerances/{code}/": {"get", "put", "patch"},
+    # contact details
+    "/api/v1/collections/{reference}/shared-details/": {"get", "post"},
+    "/api/v1/collections/{reference}/graduates/": {"get", "post"},
+    "/api/v1/collections/{reference}/graduates/{husid}/{numhus}/": {"get", "put", "delete"},
 }
 
 
