@@ -178,16 +178,21 @@ def check_none_in_flight(*, provider: Provider, collection: Collection) -> None:
 RECHECKABLE = (*COMPLETED, SubmissionStatus.APPROVED)
 
 
-def submission_is_recheckable(*, submission: Submission, user) -> bool:
-    """Whether submission_recheck would accept it now (screens offer the button only then)."""
+def submission_is_recheckable(*, submission: Submission, user, latest_status: str | None = None) -> bool:
+    """Whether submission_recheck would accept it now (screens offer the button only then).
+    `latest_status`: the status of the provider's newest upload for the collection, where the caller
+    has it already (the submission page does), instead of asking whether one is in flight."""
     collection = submission.collection
-    return (
+    if not (
         submission.status in RECHECKABLE
         and permissions.can_upload_for(user, submission.provider)
         and collection.phase() not in ("closed", "not_open")
         and kinds.is_registered(collection.kind)
-        and submission_in_flight(provider=submission.provider, collection=collection) is None
-    )
+    ):
+        return False
+    if latest_status is not None:
+        return latest_status not in IN_FLIGHT
+    return submission_in_flight(provider=submission.provider, collection=collection) is None
 
 
 def submission_recheck(*, submission: Submission, user) -> Submission:
