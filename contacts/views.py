@@ -90,17 +90,23 @@ def shared_details(request, reference):
     filters = _shared_filters(request)
     groups = selectors.shared_details(submission=context["current"], **filters) if context["current"] else []
     query = request.GET.copy()
-    query.pop("provider", None)
+    query.pop("page", None)
+    page = Paginator(groups, 50).get_page(request.GET.get("page"))
+    filter_query = query.copy()
+    filter_query.pop("provider", None)
     return render(
         request,
         "contacts/shared_details.html",
         {
             **context,
-            "groups": groups,
+            "groups": page,
+            "page": page,
+            "query": query.urlencode(),
+            "total": len(groups),
             "reason_choices": SharedDetailReason.Reason.choices,
             "filters": filters,
             "reason_filter": request.GET.get("reason", ""),
-            "filter_query": query.urlencode(),
+            "filter_query": filter_query.urlencode(),
             "can_recheck": context["current"] is not None
             and collection_services.submission_is_recheckable(submission=context["current"], user=request.user),
         },
