@@ -46,7 +46,10 @@ class GraduateForm(forms.Form):
     def initial_for(gradstatus: str, details: dict[str, list[str]]) -> dict:
         initial = {"gradstatus": gradstatus}
         for element in DETAIL_ELEMENTS:
-            for n, value in enumerate(details.get(element, [])[:MAX_PER_ELEMENT], start=1):
+            values = details.get(element, [])
+            if element == "EMAIL":  # emails have no order: shown sorted, so none looks "first"
+                values = sorted(values, key=str.lower)
+            for n, value in enumerate(values[:MAX_PER_ELEMENT], start=1):
                 initial[_slot(element, n)] = value
         return initial
 
