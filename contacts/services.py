@@ -166,8 +166,11 @@ def _check_can_change(*, provider, collection: Collection, user) -> Submission:
     return current
 
 
-def _submit(*, provider, collection: Collection, user, graduates, original_name: str) -> Submission:
-    """Write the file (to a temporary file, never whole in memory) and submit it like an upload."""
+def _submit(
+    *, provider, collection: Collection, user, current: Submission, graduates, original_name: str, audit
+) -> Submission:
+    """Write the file (to a temporary file, never whole in memory, and before any transaction
+    opens: a large file takes a while), then submit it like an upload and audit the change with it."""
     with tempfile.NamedTemporaryFile(suffix=".xml", dir=settings.FILE_UPLOAD_TEMP_DIR) as spool:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="\n", write_through=False)
         write_contact_details(text, recid=collection.recid, ukprn=provider.ukprn, graduates=graduates)
@@ -175,9 +178,20 @@ def _submit(*, provider, collection: Collection, user, graduates, original_name:
         text.detach()  # the temporary file stays open for the upload service
         spool.flush()
         spool.seek(0)
-        return collection_services.submission_create(
-            collection=collection, provider=provider, user=user, uploaded_file=File(spool, name=original_name)
-        )
+        with transaction.atomic():
+            # Checked again now the file is written: it is built on `current`, which must still be current.
+            collection_services.check_none_in_flight(provider=provider, collection=collection)
+            if selectors.current_contact_submission(provider=provider, collection=collection) != current:
+                raise ActionRefused(
+                    "Another upload was checked while this change was being made: open the graduate again and "
+                    "repeat the change.",
+                    code="not_current",
+                )
+            submission = collection_services.submission_create(
+                collection=collection, provider=provider, user=user, uploaded_file=File(spool, name=original_name)
+            )
+            audit(submission)
+    return submission
 
 
 def _changed(current: Submission, husid: str, numhus: str, replacement: GraduateDetails | None):
@@ -214,14 +228,8 @@ def graduate_save(
         gradstatus=gradstatus,
         details={element: details.get(element, []) for element in DETAIL_ELEMENTS},
     )
-    with transaction.atomic():
-        submission = _submit(
-            provider=provider,
-            collection=collection,
-            user=user,
-            graduates=_changed(current, husid, numhus, replacement),
-            original_name=f"web-form-{husid}-{numhus}.xml",
-        )
+
+    def audit(submission):
         audit_record(
             actor=user,
             action="graduate.changed" if existed else "graduate.added",
@@ -236,7 +244,16 @@ def graduate_save(
                 "counts": {element: len(details.get(element, [])) for element in DETAIL_ELEMENTS},
             },
         )
-    return submission
+
+    return _submit(
+        provider=provider,
+        collection=collection,
+        user=user,
+        current=current,
+        graduates=_changed(current, husid, numhus, replacement),
+        original_name=f"web-form-{husid}-{numhus}.xml",
+        audit=audit,
+    )
 
 
 def graduate_delete(*, provider, collection: Collection, husid: str, numhus: str, user) -> Submission:
@@ -246,14 +263,8 @@ def graduate_delete(*, provider, collection: Collection, husid: str, numhus: str
         raise ActionRefused(
             f"Graduate {husid} / {numhus} is not in the current submission {current.pk}.", code="not_found"
         )
-    with transaction.atomic():
-        submission = _submit(
-            provider=provider,
-            collection=collection,
-            user=user,
-            graduates=_changed(current, husid, numhus, None),
-            original_name=f"web-form-{husid}-{numhus}-deleted.xml",
-        )
+
+    def audit(submission):
         audit_record(
             actor=user,
             action="graduate.deleted",
@@ -262,4 +273,13 @@ def graduate_delete(*, provider, collection: Collection, husid: str, numhus: str
             submission=submission,
             details={"husid": husid, "numhus": numhus, "from_submission": current.pk},
         )
-    return submission
+
+    return _submit(
+        provider=provider,
+        collection=collection,
+        user=user,
+        current=current,
+        graduates=_changed(current, husid, numhus, None),
+        original_name=f"web-form-{husid}-{numhus}-deleted.xml",
+        audit=audit,
+    )

@@ -318,3 +318,20 @@ def test_api_delete_and_add(provider, provider_user, current):
     )
     assert added.status_code == 202
     assert [g[0] for g in _read(Submission.objects.get(pk=added.json()["id"]))] == [FIRST, SECOND, THIRD, NEW]
+
+
+def test_refused_if_another_upload_became_current_while_the_file_was_written(
+    provider, provider_user, current, monkeypatch
+):
+    stored = selectors.graduates_as_stored
+
+    def racing(*, submission):
+        contact_submission(provider, current.collection, provider_user, [], status="passed")
+        yield from stored(submission=submission)
+
+    monkeypatch.setattr(selectors, "graduates_as_stored", racing)
+    with pytest.raises(ActionRefused) as refused:
+        _save(provider, current.collection, provider_user, EMAIL=["x@example.com"])
+    assert refused.value.code == "not_current"
+    assert Submission.objects.count() == 2  # the original and the racing one: nothing submitted
+    assert not AuditEvent.objects.filter(action__startswith="graduate.").exists()
