@@ -9,7 +9,16 @@ from django.http import Http404
 
 from accounts import permissions
 
-from .models import Collection, RuleFailure, RuleResult, SchemaError, Severity, Submission, WarningConfirmation
+from .models import (
+    CURRENT_STATUSES,
+    Collection,
+    RuleFailure,
+    RuleResult,
+    SchemaError,
+    Severity,
+    Submission,
+    WarningConfirmation,
+)
 from .rules import get_rule
 
 # Failure list ordering a user may ask for: public name -> model field(s).
@@ -46,6 +55,16 @@ def submission_get_or_404(*, user, pk) -> Submission:
 
 def collection_get(*, reference: str) -> Collection | None:
     return Collection.objects.filter(reference=reference).select_related("previous").first()
+
+
+def current_submission(*, provider, collection) -> Submission | None:
+    """The latest completed upload (failed, passed or approved): the one that may be approved, and
+    whose records the provider's screens for a collection show (review; contact details' web form)."""
+    return (
+        Submission.objects.filter(provider=provider, collection=collection, status__in=CURRENT_STATUSES)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def submission_history(*, provider, collection) -> QuerySet[Submission]:

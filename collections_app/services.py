@@ -24,7 +24,9 @@ from core.errors import ActionRefused
 
 from . import kinds
 from .models import (
+    COMPLETED,
     CURRENT_STATUSES,
+    IN_FLIGHT,
     Collection,
     RuleFailure,
     Severity,
@@ -156,6 +158,91 @@ def submission_create(
         _enqueue(submission)
     logger.info("submission %s accepted from %s", submission.pk, user)
     return submission
+
+
+def submission_in_flight(*, provider: Provider, collection: Collection) -> Submission | None:
+    """The provider's upload for the collection still queued or being processed, if any."""
+    return (
+        Submission.objects.filter(provider=provider, collection=collection, status__in=IN_FLIGHT).order_by("pk").first()
+    )
+
+
+def check_none_in_flight(*, provider: Provider, collection: Collection) -> None:
+    """Refuse a change while an upload is still being processed: the two would race to be current."""
+    running = submission_in_flight(provider=provider, collection=collection)
+    if running is not None:
+        raise ActionRefused(
+            f"Submission {running.pk} is still being processed. Wait for its result, then try again.",
+            code="in_flight",
+        )
+
+
+RECHECKABLE = (*COMPLETED, SubmissionStatus.APPROVED)
+
+
+def submission_is_recheckable(*, submission: Submission, user, latest_status: str | None = None) -> bool:
+    """Whether submission_recheck would accept it now (screens offer the button only then).
+    `latest_status`: the status of the provider's newest upload for the collection, where the caller
+    has it already (the submission page does), instead of asking whether one is in flight."""
+    collection = submission.collection
+    if not (
+        submission.status in RECHECKABLE
+        and permissions.can_upload_for(user, submission.provider)
+        and collection.phase() not in ("closed", "not_open")
+        and kinds.is_registered(collection.kind)
+    ):
+        return False
+    if latest_status is not None:
+        return latest_status not in IN_FLIGHT
+    return submission_in_flight(provider=submission.provider, collection=collection) is None
+
+
+def submission_recheck(*, submission: Submission, user) -> Submission:
+    """Run the rules again on a file already uploaded, without uploading it again: a new submission
+    of the same stored file (same file, SHA-256 and name; uploaded by `user`), queued through the
+    same pipeline. What changed since is what the provider recorded meanwhile (a reason for a
+    shared contact detail clears GO.EMAIL.10 / GO.PHONE.06 only when the rules run again)."""
+    provider, collection = submission.provider, submission.collection
+    if not permissions.can_upload_for(user, provider):
+        raise ActionRefused(upload_refusal_message(user), code="forbidden")
+    if submission.is_in_flight:
+        raise ActionRefused(
+            "This submission is still being processed: wait for its result before checking it again.",
+            code="in_flight",
+        )
+    if submission.status not in RECHECKABLE:
+        raise ActionRefused(
+            "Only a submission that was checked to the end (failed, passed or approved) can be checked again. "
+            "Upload a corrected file instead.",
+            code="not_recheckable",
+        )
+    if not kinds.is_registered(collection.kind):
+        raise ActionRefused(
+            f"{collection.get_kind_display()} files cannot be processed by the portal yet.", code="kind_not_supported"
+        )
+    collection_check_open(collection=collection)
+    with transaction.atomic():
+        check_none_in_flight(provider=provider, collection=collection)
+        again = Submission.objects.create(
+            provider=provider,
+            collection=collection,
+            uploaded_by=user,
+            file=submission.file.name,  # the stored file itself: nothing is copied or uploaded again
+            original_name=submission.original_name,
+            sha256=submission.sha256,
+            size=submission.size,
+        )
+        audit_record(
+            actor=user,
+            action="submission.rechecked",
+            summary=f"Checked {submission.original_name} of submission {submission.pk} again as submission "
+            f"{again.pk}, without uploading it again.",
+            submission=again,
+            details={"sha256": again.sha256, "from_submission": submission.pk},
+        )
+        _enqueue(again)
+    logger.info("submission %s re-checked as %s by %s", submission.pk, again.pk, user)
+    return again
 
 
 def _seconds(value: float) -> str:

@@ -22,7 +22,7 @@ from .rules import get_rule
 from .uploads import upload_stopped_message
 
 
-def _provider_for(request) -> Provider | None:
+def provider_for(request) -> Provider | None:
     """Provider staff act for their own provider; liaison picks one with ?provider=UKPRN."""
     if permissions.is_provider_staff(request.user):
         return request.user.provider
@@ -41,7 +41,7 @@ def collection_detail(request, reference):
     collection = selectors.collection_get(reference=reference)
     if collection is None:
         raise Http404("No such collection.")
-    provider = _provider_for(request)
+    provider = provider_for(request)
     history = selectors.submission_history(provider=provider, collection=collection) if provider else []
     # Liaison review a provider's uploads here but never supply one (see permissions.can_upload_for).
     may_upload = provider is not None and permissions.can_upload_for(request.user, provider)
@@ -69,7 +69,7 @@ def collection_upload(request, reference):
     collection = selectors.collection_get(reference=reference)
     if collection is None:
         raise Http404("No such collection.")
-    provider = _provider_for(request)
+    provider = provider_for(request)
     wants_json = request.headers.get("X-Requested-With") == "XMLHttpRequest"
     back = reverse("collection_detail", args=[reference]) + (
         f"?provider={provider.ukprn}" if provider and permissions.is_liaison(request.user) else ""
@@ -125,6 +125,24 @@ def submission_retry_view(request, pk):
     except ActionRefused as refused:
         messages.error(request, refused.message)
     return redirect("submission_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def submission_recheck_view(request, pk):
+    """Check the same stored file again (e.g. after recording reasons), as a new submission."""
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
+    try:
+        again = services.submission_recheck(submission=submission, user=request.user)
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("submission_detail", pk=pk)
+    messages.success(
+        request,
+        f"The file of submission {submission.pk} is being checked again as submission {again.pk}, with the reasons "
+        "and confirmations recorded since. Once it passes it must be approved.",
+    )
+    return redirect("submission_detail", pk=again.pk)
 
 
 def _failure_filters(request) -> dict:

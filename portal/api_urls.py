@@ -34,6 +34,10 @@ Review and approval (review/api.py):
 Graduate Outcomes contact details (contacts/api_population.py):
   collections/{reference}/population/          GET list (?format=csv; liaison: ?provider=UKPRN)
   collections/{reference}/population.xml       GET (the population as XML)
+Contact details (contacts/api.py):
+  collections/{reference}/shared-details/      GET list, POST (record a reason; with remove: true, remove it)
+  collections/{reference}/graduates/           GET list, POST (add a graduate: a new submission)
+  collections/{reference}/graduates/{husid}/{numhus}/   GET, PUT, DELETE (each change a new submission)
 
 Audit:
   audit/                                       GET list (scoped to the caller's provider)
@@ -51,6 +55,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from audit import api as audit_api
 from collections_app import api as collections_api
+from contacts import api as contacts_api
 from contacts import api_coverage as coverage_api
 from contacts import api_population
 from hin import api as hin_api
@@ -96,6 +101,20 @@ review_urls = [
         name="collection-tolerance",
     ),
     path("review/grid/", review_api.GridView.as_view(), name="review-grid"),
+]
+
+contacts_urls = [
+    path(
+        "collections/<str:reference>/shared-details/",
+        contacts_api.SharedDetailsView.as_view(),
+        name="collection-shared-details",
+    ),
+    path("collections/<str:reference>/graduates/", contacts_api.GraduatesView.as_view(), name="collection-graduates"),
+    path(
+        "collections/<str:reference>/graduates/<str:husid>/<str:numhus>/",
+        contacts_api.GraduateView.as_view(),
+        name="collection-graduate",
+    ),
 ]
 
 urlpatterns = [
@@ -151,5 +170,6 @@ urlpatterns = [
     path("submissions/<int:pk>/coverage/", coverage_api.CoverageView.as_view(), name="submission-coverage"),
     path("survey/<str:reference>/contacts/", survey_api.SurveyContactsView.as_view(), name="survey-contacts"),
     *review_urls,
+    *contacts_urls,
     *router.urls,
 ]

@@ -65,6 +65,7 @@ def submission_detail(request, pk):
     failing = [s for s in summaries if s.failure_count]  # largest first (rule_summaries' order)
     largest = max((s.failure_count for s in failing), default=0)
     kind = submission.collection.kind
+    review = approval_panel(request, submission)
     return render(
         request,
         "collections/submission_detail.html",
@@ -81,6 +82,9 @@ def submission_detail(request, pk):
             "records_drop": submission_selectors.records_drop_warning(submission=submission),
             "can_retry": collection_services.submission_is_retryable(submission=submission)
             and permissions.can_retry_for(request.user, submission.provider),
-            **approval_panel(request, submission),
+            "can_recheck": collection_services.submission_is_recheckable(
+                submission=submission, user=request.user, latest_status=review["review_state"].latest_status
+            ),
+            **review,
         },
     )

@@ -13,7 +13,7 @@ from accounts import permissions
 from accounts.models import Provider
 from collections_app.models import CURRENT_STATUSES, Collection, Submission, SubmissionStatus
 from collections_app.rules import all_rules, get_rule
-from collections_app.selectors import warning_counts
+from collections_app.selectors import current_submission, warning_counts
 from core.formatting import uk_datetime_text
 
 from .models import (
@@ -40,7 +40,6 @@ STATES = {
 }
 # Statuses of an upload that count as "failed" in the grid (the real status is kept for display).
 FAILED_STATUSES = (SubmissionStatus.REJECTED, SubmissionStatus.FAILED, SubmissionStatus.ERROR)
-# Uploads whose data counts: the newest of these is the provider's current submission.
 UNRESOLVED_QUERY = (QueryStatus.OPEN, QueryStatus.ANSWERED)
 CENT = Decimal("0.01")
 
@@ -273,15 +272,6 @@ def current_approval(*, provider, collection) -> Approval | None:
     return (
         Approval.objects.filter(provider=provider, collection=collection, superseded_at__isnull=True)
         .select_related("approved_by", "submission")
-        .first()
-    )
-
-
-def current_submission(*, provider, collection) -> Submission | None:
-    """The latest completed upload (failed, passed or approved): the one that may be approved."""
-    return (
-        Submission.objects.filter(provider=provider, collection=collection, status__in=CURRENT_STATUSES)
-        .order_by("-pk")
         .first()
     )
 

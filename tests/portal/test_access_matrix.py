@@ -50,9 +50,10 @@ from review import services as review_services
 from student_record.sample_data import make_husid
 
 from .. import factories
+from ..contacts import helpers as contact_helpers
 from ..hin.test_guidance_examples import process
 from ..review_helpers import add_warnings, make_submission, temporary_rule
-from ..survey.go_data import approve, contact_collection, contact_submission, email
+from ..survey.go_data import approve
 from ..xmlbuild import instance, student, student_record
 
 ROLES = ("anon", "user", "approver", "other", "liaison")
@@ -90,6 +91,8 @@ class Side:
     override: object = None
     contact: Submission | None = None  # C23071 contact details, approved: coverage and the survey feed read it
     markers: tuple[str, ...] = ()
+    husids: tuple[str, ...] = ()
+    contact: Submission | None = None  # C23071's current upload: graduates sharing an email
 
 
 @dataclass
@@ -100,7 +103,8 @@ class World:
     prev_collection: object
     collection: object
     other_collection: object
-    contact_collection: object = None  # C22071, cohort A of the approved 2022/23 year
+    contact_collection: object = None  # C22071, cohort A of the approved 2022/23 year: populations
+    contacts: object = None  # C23071, cohort A: each side's approved contact details (feed, coverage, web form)
     survey: object = None  # the survey platform's service account (its token: liaison issues it)
     users: dict = field(default_factory=dict)
     clients: dict = field(default_factory=dict)  # signed in once for the module: sessions cost a write each
@@ -149,6 +153,7 @@ def _side(letter, name, ukprn, instid, *, prev_collection, collection, other_col
     assert (cur.status, passed.status) == ("failed", "passed")
     Submission.objects.filter(provider=provider).update(original_name=f"{surname}-return.xml")
     side = Side(provider, user, approver, prev, error, cur, passed, markers=(name, surname, husids[0], ukprn))
+    side.husids = tuple(husids)
     side.hin_warning = RuleFailure.objects.get(submission=cur, code="HIN5b").pk
     return side
 
@@ -193,12 +198,21 @@ def _build(rules: ExitStack) -> World:
         rules.enter_context(temporary_rule(code, percent=1))
     for side in (a, b):
         _review(side, liaison=liaison)
-    contacts = contact_collection("C23071")
+    # Contact details (C23071): rows written as the loader would, with each side's HUSIDs, approved (the
+    # survey feed and coverage read them); changes are uploads through the web form.
+    contacts = contact_helpers.contact_collection()
+    rules.enter_context(contact_helpers.contact_kind_registered())
     for side in (a, b):
-        husid = side.markers[2]
-        side.contact = contact_submission(side.provider, contacts, [(husid, "1", "", [email(f"{husid}@example.com")])])
+        first, second, third = side.husids
+        people = [
+            contact_helpers.graduate(first, EMAIL=["family@example.com"]),
+            contact_helpers.graduate(second, "1", EMAIL=["Family@Example.com"]),
+            contact_helpers.graduate(third, UKMOB=["07700 900123"]),
+        ]
+        side.contact = contact_helpers.contact_submission(side.provider, contacts, side.user, people)
         approve(side.contact, side.approver)
     world = World(a, b, liaison, prev_collection, collection, other_collection)
+    world.contacts = contacts
     # Each side's population of a cohort of the approved year (the approvals' on-commit rebuild
     # never runs inside this transaction: built by hand).
     world.contact_collection = factories.CollectionFactory(
@@ -350,6 +364,7 @@ class Route:
     data: Callable[[World], dict] | None = None
     patch: tuple | None = None
     put: tuple | None = None
+    delete: tuple | None = None
     json: bool = False
 
 
@@ -363,6 +378,8 @@ COLLECTION = lambda w: {"reference": w.collection.reference}  # noqa: E731
 RULE = lambda w: {"reference": w.collection.reference, "code": MATRIX_RULES[1]}  # noqa: E731
 A_CONTACT = lambda w: {"pk": w.a.contact.pk}  # noqa: E731
 SURVEY_USER = lambda w: {"pk": w.survey.pk}  # noqa: E731
+CONTACTS = lambda w: {"reference": w.contacts.reference}  # noqa: E731
+A_GRADUATE = lambda w: {"reference": w.contacts.reference, "husid": w.a.husids[0], "numhus": "1"}  # noqa: E731
 A_PREVIOUS_YEAR = lambda w: {"ukprn": w.a.provider.ukprn, "reference": w.prev_collection.reference}  # noqa: E731
 CONTACT = lambda w: {"reference": w.contact_collection.reference}  # noqa: E731
 A_PROVIDER = lambda w: {"provider": w.a.provider.ukprn}  # noqa: E731
@@ -443,6 +460,30 @@ MATRIX: dict[str, Route] = {
     # -- contact details coverage
     "submission_coverage": Route(A_CONTACT, get=WEB_A_DATA),
     "submission_coverage_nothing_usable_csv": Route(A_CONTACT, get=WEB_A_DATA),
+    "submission_recheck": Route(A_SUBMISSION, get=WEB_POST_ONLY, post=(302, Ok(302), Ok(302), 404, 302)),
+    # -- contact details: each side reads and changes its own; liaison read a provider's (?provider=) and
+    # change nothing; without ?provider they are shown the provider picker, or sent to it
+    "shared_details": Route(
+        CONTACTS,
+        get=WEB_SIGNED_IN,
+        post=(302, Ok(302), Ok(302), Ok(302), 302),
+        data=lambda w: {"family": "email", "normalised": "family@example.com", "reason": "family_email"},
+    ),
+    "shared_details_csv": Route(CONTACTS, get=(302, 200, 200, 200, 302)),
+    "graduate_list": Route(CONTACTS, get=WEB_SIGNED_IN),
+    "graduate_new": Route(
+        CONTACTS,
+        get=(302, 200, 200, 200, 302),
+        post=(302, Ok(302), Ok(302), Ok(302), 302),
+        data=lambda w: {"husid": "1999999999999", "numhus": "1", "email_1": "new@example.com"},
+    ),
+    "graduate_edit": Route(
+        A_GRADUATE,
+        get=(302, 200, 200, 404, 302),
+        post=(302, Ok(302), Ok(302), 404, 302),
+        data=lambda w: {"email_1": "changed@example.com"},
+    ),
+    "graduate_delete": Route(A_GRADUATE, get=(302, 200, 200, 404, 302), post=(302, Ok(302), Ok(302), 404, 302)),
     # -- audit
     "audit_log": Route(None, get=WEB_SIGNED_IN),
     "audit_log_csv": Route(None, get=WEB_SIGNED_IN),
@@ -605,6 +646,29 @@ MATRIX: dict[str, Route] = {
         json=True,
     ),
     "api:review-grid": Route(None, get=API_SIGNED_IN),
+    # Liaison name the provider with ?ukprn= (400 without it) and change nothing (403).
+    "api:collection-shared-details": Route(
+        CONTACTS,
+        get=(401, 200, 200, 200, 400),
+        post=(401, Ok(200), Ok(200), Ok(200), 403),
+        data=lambda w: {"family": "email", "normalised": "family@example.com", "reason": "family_email"},
+        json=True,
+    ),
+    "api:collection-graduates": Route(
+        CONTACTS,
+        get=(401, 200, 200, 200, 400),
+        post=(401, Ok(202), Ok(202), Ok(202), 403),
+        data=lambda w: {"husid": "1999999999999", "numhus": "1", "details": {"EMAIL": ["new@example.com"]}},
+        json=True,
+    ),
+    "api:collection-graduate": Route(
+        A_GRADUATE,
+        get=(401, 200, 200, 404, 400),
+        put=(401, Ok(202), Ok(202), 404, 403),
+        delete=(401, Ok(202), Ok(202), 404, 403),
+        data=lambda w: {"details": {"EMAIL": ["changed@example.com"]}},
+        json=True,
+    ),
     "api:collection-tolerances": Route(COLLECTION, get=API_SIGNED_IN),
     "api:collection-tolerance": Route(
         RULE,
@@ -742,6 +806,8 @@ def test_route(name, world, db):
             problems += check(world, name, role, "patch", url, route.patch[i], route)
         if route.put:
             problems += check(world, name, role, "put", url, route.put[i], route)
+        if route.delete:
+            problems += check(world, name, role, "delete", url, route.delete[i], route)
     assert snapshot() == world.baseline, f"{name}: a GET changed the data"
     assert not problems, "\n".join(problems)
 
@@ -788,7 +854,14 @@ def _openapi_paths() -> dict[str, set[str]]:
     }
 
 
-SAMPLE_PATH_VALUES = {"id": "1", "reference": "C23051", "ukprn": "10004710", "code": "MATRIX.W1"}
+SAMPLE_PATH_VALUES = {
+    "id": "1",
+    "reference": "C23051",
+    "ukprn": "10004710",
+    "code": "MATRIX.W1",
+    "husid": "2200471000011",
+    "numhus": "1",
+}
 
 
 def test_every_openapi_path_is_in_the_matrix_with_its_methods():
@@ -805,6 +878,7 @@ def test_every_openapi_path_is_in_the_matrix_with_its_methods():
         written = {"post"} if route.post and any(isinstance(status, Ok) for status in route.post) else set()
         written |= {"patch"} if route.patch else set()
         written |= {"put"} if route.put else set()
+        written |= {"delete"} if route.delete else set()
         assert methods - {"get"} == written, (
             f"{path}: the schema offers {sorted(methods)}, the matrix {sorted(written)}"
         )

@@ -45,6 +45,10 @@ PATHS = {
     # Contact details and the survey feed
     "/api/v1/submissions/{id}/coverage/": {"get"},
     "/api/v1/survey/{reference}/contacts/": {"get"},
+    # contact details
+    "/api/v1/collections/{reference}/shared-details/": {"get", "post"},
+    "/api/v1/collections/{reference}/graduates/": {"get", "post"},
+    "/api/v1/collections/{reference}/graduates/{husid}/{numhus}/": {"get", "put", "delete"},
 }
 
 

@@ -16,7 +16,14 @@ from .go_data import approve, contact_collection, contact_submission, email
 SURVEY_ROUTES = {"api:survey-contacts"}
 PUBLIC = {"api-schema", "api-docs"}  # the API's documentation: public, answered to anyone
 SIGN_IN = "login"  # the sign-in form: a token means nothing to it (anonymous: 200); a session gets 403
-SAMPLE = {"pk": "{pk}", "reference": "C23071", "ukprn": "10007794", "code": "GO.EMAIL.01"}
+SAMPLE = {
+    "pk": "{pk}",
+    "reference": "C23071",
+    "ukprn": "10007794",
+    "code": "GO.EMAIL.01",
+    "husid": "9811681234562",
+    "numhus": "1",
+}
 
 
 def named_routes() -> list[tuple[str, list[str]]]:
