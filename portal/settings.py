@@ -8,6 +8,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.brokers import FILESYSTEM_BROKER, filesystem_transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -92,6 +94,8 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The pipeline writes while pages poll for progress: wait for the lock, don't fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # The demo's worker writes while the web process reads: in WAL mode readers never wait.
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # API throttle counts live in the cache: with several web processes it must be shared (Redis),
@@ -221,6 +225,11 @@ CELERY_TIMEZONE = TIME_ZONE
 # The broker redelivers an unacknowledged task after this; the pipeline does not wait for it
 # (see the sweep below), it only has to be longer than any job.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+if CELERY_BROKER_URL == FILESYSTEM_BROKER:
+    # The demo's broker when no Redis answers (portal/brokers.py): messages are files in a folder.
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(
+        Path(env.str("BROKER_FOLDER", default=str(BASE_DIR / "var" / "broker")))
+    )
 
 # Pipeline jobs (collections_app.pipeline.runner, services.submissions_sweep). A running job
 # writes heartbeat_at every HEARTBEAT_INTERVAL seconds from a thread of its own; the sweep

@@ -190,12 +190,17 @@ def _reset_producer_pools(app) -> None:
 
 
 @contextlib.contextmanager
-def sending_to(url: str, *, connect_timeout: float | None = None, retry: bool | None = None):
+def sending_to(
+    url: str, *, connect_timeout: float | None = None, retry: bool | None = None, transport_options: dict | None = None
+):
     """Tasks sent from this process go to the broker at `url` (not run eagerly) until the block
-    ends. `connect_timeout` and `retry=False` make a send to a dead broker fail fast."""
+    ends. `connect_timeout` and `retry=False` make a send to a dead broker fail fast;
+    `transport_options` are the broker's (the filesystem transport's folders)."""
     from portal.celery import app
 
     changes = {"broker_write_url": url, "task_always_eager": False}
+    if transport_options is not None:
+        changes["broker_transport_options"] = transport_options
     if connect_timeout is not None:
         changes["broker_connection_timeout"] = connect_timeout
     if retry is not None:
