@@ -33,6 +33,12 @@ def demo_broker_url(redis_url: str = DEMO_REDIS_URL) -> str:
 
 def filesystem_transport_options(folder: Path) -> dict:
     """kombu's filesystem transport: every process (web, worker) must use the same folder."""
-    queue = Path(folder) / "queue"
-    queue.mkdir(parents=True, exist_ok=True)
-    return {"data_folder_in": str(queue), "data_folder_out": str(queue), "store_processed": False}
+    queue, control = Path(folder) / "queue", Path(folder) / "control"
+    for path in (queue, control):
+        path.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "control_folder": str(control),  # exchange tables; by default a "control" folder in the cwd
+        "store_processed": False,
+    }
