@@ -26,9 +26,12 @@ from accounts.models import Provider, Role, User
 from collections_app.models import Cohort, Collection, CollectionKind, RuleResult, Submission, SubmissionStatus
 from collections_app.pipeline.runner import submission_process
 from collections_app.services import submission_create, submission_store
+from contacts.models import PopulationBuild
+from contacts.population import population_build
+from contacts.xmlwrite import GraduateDetails, write_contact_details
 from core.errors import ActionRefused
 from review.models import Query
-from review.services import query_raise, submission_approve_historical
+from review.services import query_raise, submission_approve, submission_approve_historical
 from student_record.sample_data import SamplePopulation, write_student_record
 
 DEMO_PASSWORD = "demo-password-2024"  # noqa: S105 - the published demo login
@@ -80,6 +83,7 @@ USERS = [
     DemoUser("pat", "Pat", "Hughes", Role.PROVIDER_USER, "10007794"),
     DemoUser("alex", "Alex", "Morgan", Role.PROVIDER_APPROVER, "10007794"),
     DemoUser("sam", "Sam", "Okafor", Role.PROVIDER_USER, "10007164"),
+    DemoUser("kim", "Kim", "Rahman", Role.PROVIDER_APPROVER, "10007164"),
     DemoUser("lee", "Lee", "Campbell", Role.LIAISON),
     DemoUser("admin", "Portal", "Administrator", Role.LIAISON, superuser=True),
 ]
@@ -95,6 +99,37 @@ def first_of_month_after(day: date) -> date:
 
 def last_day_of_month(day: date) -> date:
     return first_of_month_after(day) - timedelta(days=1)
+
+
+def demo_contact_graduates(entries, *, own_domain: str) -> list[GraduateDetails]:
+    """Contact details for a cohort's population: a personal email and a mobile each, with a few
+    of the problems the rules catch planted in the first graduates (so every screen has something)
+    and one email shared by two graduates (the shared-details page)."""
+    graduates = []
+    for n, entry in enumerate(entries):
+        first = entry.fnames.split()[0].lower() if entry.fnames else "graduate"
+        personal = f"{first}.{entry.surname.lower().replace(' ', '').replace(chr(39), '')}{n}@example.com"
+        details = {"EMAIL": [personal], "UKMOB": [f"07911 {123000 + n:06d}"]}
+        gradstatus = ""
+        problem = n % 12
+        if problem == 1:  # GO.EMAIL.12: not an address
+            details["EMAIL"] = [personal.replace("@", " at ")]
+        elif problem == 2:  # GO.EMAIL.12: a role mailbox
+            details["EMAIL"] = ["admissions@example.com"]
+        elif problem == 3:  # GO.PHONE.01: a landline given as a mobile
+            details["UKMOB"] = ["0117 496 1234"]
+        elif problem == 4:  # GO.PHONE.05: Ofcom's drama range
+            details["UKMOB"] = ["07700 900123"]
+        elif problem == 5:  # GO.EMAIL.09: only the provider's own (expiring) address
+            details["EMAIL"] = [f"{first}{n}@{own_domain}"]
+        elif problem == 6:  # GO.EMAIL.01: a phone and no email
+            details.pop("EMAIL")
+        elif problem == 7:  # GO.EMAIL.05: details for a graduate who is not to be contacted
+            gradstatus = "02"
+        elif problem == 8 and n > 0:  # GO.EMAIL.10: the email of the graduate before
+            details["EMAIL"] = [graduates[-1].details.get("EMAIL", [personal])[0]]
+        graduates.append(GraduateDetails(entry.husid, entry.numhus, gradstatus, details))
+    return graduates
 
 
 def demo_url() -> str:
@@ -130,7 +165,46 @@ class Command(BaseCommand):
         )
         self.upload(collections["C23051"], uwe, users["sam"], seed=7164, defect_rate=0.0)
         self.liaison_query(collections["C23051"], glos, users["lee"])
+        # Graduate Outcomes cohort A: UWE's approved 2023/24 Student record gives its population,
+        # and a first contact details upload has a few failures to fix.
+        self.approve_current(collections["C23051"], uwe, users["kim"])
+        self.contact_details(collections["C23071"], uwe, users["sam"])
         self.print_logins(users)
+
+    def approve_current(self, collection: Collection, provider: Provider, approver: User) -> None:
+        submission = Submission.objects.filter(collection=collection, provider=provider).order_by("-pk").first()
+        if submission is None or submission.status != SubmissionStatus.PASSED:
+            return
+        # Approving rebuilds the populations of the year's contact collections (on commit).
+        submission_approve(submission=submission, user=approver)
+        self.stdout.write(f"{collection.reference}: {provider.name} approved submission {submission.pk}")
+
+    def contact_details(self, collection: Collection, provider: Provider, user: User) -> None:
+        if Submission.objects.filter(collection=collection, provider=provider).exists():
+            self.stdout.write(f"{collection.reference}: {provider.name} already has a submission")
+            return
+        build = PopulationBuild.objects.filter(collection=collection, provider=provider, is_current=True).first()
+        if build is None:
+            try:
+                build = population_build(provider=provider, collection=collection)
+            except ActionRefused as exc:
+                raise CommandError(f"{collection.reference}: no population for {provider.name}: {exc.message}") from exc
+        entries = list(build.entries.order_by("husid", "numhus"))
+        out = io.StringIO()
+        write_contact_details(
+            out,
+            recid=collection.recid,
+            ukprn=provider.ukprn,
+            graduates=demo_contact_graduates(entries, own_domain=provider.email_domains[0]),
+        )
+        name = f"{collection.reference}_{provider.ukprn}_contacts.xml"
+        uploaded = SimpleUploadedFile(name, out.getvalue().encode(), content_type="application/xml")
+        submission = submission_create(collection=collection, provider=provider, user=user, uploaded_file=uploaded)
+        submission.refresh_from_db()
+        self.stdout.write(
+            f"{collection.reference}: {provider.name} uploaded contact details for {len(entries)} graduates "
+            f"(submission {submission.pk}): {submission.stage_message or submission.get_status_display()}"
+        )
 
     def liaison_query(self, collection: Collection, provider: Provider, liaison: User) -> None:
         """A query from liaison about the year-on-year surname changes, so the review side of the
