@@ -6,3 +6,7 @@ class ContactsConfig(AppConfig):
 
     name = "contacts"
     verbose_name = "Graduate Outcomes contact details"
+
+    def ready(self):
+        # Registers the kind with collections_app.kinds (its parser, tables and header check).
+        from . import kind  # noqa: F401
