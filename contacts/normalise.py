@@ -5,14 +5,23 @@ domain, number type, region, role mailbox, dummy number) are decided here once, 
 the libraries the spec names: `email-validator` (no DNS unless CONTACTS_EMAIL_CHECK_DELIVERABILITY)
 and `phonenumbers`. The rules (contacts.rules) only compare columns.
 
-Speed: this runs for every detail of every upload (600,000 for a large cohort). Results are
-cached on the exact value as given, so a value seen before costs a dict lookup; the phone path
-asks phonenumbers for a number's region and type once (number_type() and is_valid_number() each
-work out the region again, which for +44 means trying GB, GG, IM and JE in turn).
+Speed: this runs for every detail of every upload (600,000 for a large cohort), and the two
+libraries cost 20-50 us a value. What is done about it, each step exact (tests/contacts/
+test_normalise.py compares the results with the libraries' own answers on random numbers):
+- results are cached on the exact value as given (re-uploads, shared family details);
+- email-validator's domain check, two thirds of its time, is a pure function of the domain, and
+  a cohort has few domains: it is memoised (see _memoise_domain_check);
+- a UK number written as 0 and ten digits, or +44 and ten digits (spaces allowed), is what
+  phonenumbers.parse would make of it without the parse (its general parser is half the cost
+  of a phone);
+- a number's region and type are worked out once: number_type() and is_valid_number() each
+  find the region again, which for +44 means classifying the number against GB (and GG, IM,
+  JE) first.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,8 +29,9 @@ from pathlib import Path
 import phonenumbers
 from django.conf import settings
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers import NumberParseException, PhoneNumberType
-from phonenumbers.phonenumberutil import _number_type_helper, region_code_for_number
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberType
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, _number_type_helper
+from phonenumbers.re_util import re_compile
 
 ROLE_MAILBOX_FILE = Path(__file__).resolve().parent / "role_mailboxes.txt"
 CACHE_SIZE = 1 << 18
@@ -67,6 +77,36 @@ def is_role_mailbox(local_part: str) -> bool:
 
 
 # --- Emails ---------------------------------------------------------------------------------
+
+
+def _speed_up_email_validator() -> None:
+    """Two exact shortcuts, installed where validate_email looks its helpers up:
+
+    - the domain check (IDNA, special-use names, syntax), syntax.validate_email_domain_name, is a
+      pure function of its arguments returning a dict validate_email only reads: memoised, a
+      cohort's few thousand domains are checked once each (invalid ones raise, uncached);
+    - syntax.split_email walks the address a character at a time, Unicode-normalising a window
+      at each, to find quotes, angle brackets and the first unquoted @. In an ASCII address with
+      no quote and no angle bracket nothing combines and nothing is quoted: the answer is the
+      split at the first @, so that case skips the walk.
+    """
+    module = importlib.import_module("email_validator.validate_email")
+    if getattr(module, "_portal_shortcuts", False):
+        return
+    module.validate_email_domain_name = lru_cache(maxsize=1 << 14)(module.validate_email_domain_name)
+    split_email = module.split_email
+
+    def split_plain_email(email: str):
+        if "@" in email and email.isascii() and '"' not in email and "<" not in email:
+            local, domain = email.split("@", 1)
+            return None, local, local, False, domain
+        return split_email(email)
+
+    module.split_email = split_plain_email
+    module._portal_shortcuts = True
+
+
+_speed_up_email_validator()
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -134,24 +174,69 @@ def classify_phone(detail_type: str, value: str) -> Classified:
     """UKMOB and UKTEL are read as UK numbers (a leading 0 is the UK's trunk prefix), INTTEL as
     given: it must carry its country code (+33 ...)."""
     stripped = value.strip()
-    try:
-        number = phonenumbers.parse(stripped, None if detail_type == "INTTEL" else "GB")
-    except NumberParseException as exc:
-        return Classified(normalised=stripped, problem=_parse_problem(detail_type, exc))
-    national = phonenumbers.national_significant_number(number)
-    country_code = number.country_code
-    normalised = f"+{country_code}{national}"
-    region = region_code_for_number(number) or ""
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    kind = _number_type_helper(national, metadata) if region and metadata else PhoneNumberType.UNKNOWN
-    problem = _phone_problem(detail_type, country_code, kind)
+    uk_element = detail_type != "INTTEL"
+    simple = uk_national_number(stripped, uk_element=uk_element)
+    if simple is not None:
+        country_code, national = UK_COUNTRY_CODE, simple
+    else:
+        try:
+            number = phonenumbers.parse(stripped, "GB" if uk_element else None)
+        except NumberParseException as exc:
+            return Classified(normalised=stripped, problem=_parse_problem(detail_type, exc))
+        country_code, national = number.country_code, phonenumbers.national_significant_number(number)
+    region, kind = region_and_type(country_code, national)
+    known = kind != PhoneNumberType.UNKNOWN
     return Classified(
-        normalised=normalised,
-        number_type=_TYPE_NAMES.get(kind, "unknown") if kind != PhoneNumberType.UNKNOWN else "",
-        region=region if kind != PhoneNumberType.UNKNOWN else "",
-        problem=problem,
+        normalised=f"+{country_code}{national}",
+        number_type=_TYPE_NAMES.get(kind, "") if known else "",
+        region=region if known else "",
+        problem=_phone_problem(detail_type, country_code, kind),
         dummy=is_dummy_number(country_code, national),
     )
+
+
+_GB = PhoneMetadata.metadata_for_region("GB")
+# The shortcut below relies on GB's trunk prefix being a plain "0" (no transform rule).
+_UK_SHORTCUT = _GB is not None and _GB.national_prefix == "0" and _GB.national_prefix_transform_rule is None
+
+
+def uk_national_number(value: str, *, uk_element: bool) -> str | None:
+    """The national significant number phonenumbers.parse gives a UK number written plainly:
+    "07911 123456" (read with region GB) or "+44 7911 123456", ten digits not starting 0;
+    None for anything else (which goes through the parser)."""
+    if not _UK_SHORTCUT:
+        return None
+    compact = value.replace(" ", "")
+    if not compact.isascii():
+        return None
+    if uk_element and len(compact) == 11 and compact[0] == "0" and compact[1] != "0" and compact.isdigit():
+        return compact[1:]
+    if len(compact) == 13 and compact.startswith("+44") and compact[3] != "0" and compact[3:].isdigit():
+        return compact[3:]
+    return None
+
+
+def region_and_type(country_code: int, national: str) -> tuple[str, int]:
+    """phonenumbers.region_code_for_number and number_type of a number, the type computed once
+    (what both functions do, in the same order)."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if not regions:
+        return "", PhoneNumberType.UNKNOWN
+    if len(regions) == 1:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
+        return regions[0], _number_type_helper(national, metadata) if metadata else PhoneNumberType.UNKNOWN
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            if re_compile(metadata.leading_digits).match(national):
+                return region, _number_type_helper(national, metadata)
+        else:
+            kind = _number_type_helper(national, metadata)
+            if kind != PhoneNumberType.UNKNOWN:
+                return region, kind
+    return "", PhoneNumberType.UNKNOWN
 
 
 def _parse_problem(detail_type: str, exc: NumberParseException) -> str:
