@@ -23,6 +23,8 @@ from typing import TextIO
 
 from django.db import connection, transaction
 
+from collections_app.pipeline.parsing import COPY_ESCAPES
+
 from .models import PopulationBuild, PopulationEntry
 from .xmlwrite import GraduateDetails, write_contact_details
 
@@ -215,7 +217,6 @@ POPULATION_COLUMNS = (
     "build_id", "husid", "numhus", "ownstu", "fnames", "surname", "qual1", "ptitle", "dateleft", "domicile",
     "homeeuos",
 )  # fmt: skip
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def create_population(
@@ -244,32 +245,20 @@ def create_population(
         )
         count = 0
         if connection.vendor == "postgresql":
+            sql = f"COPY {PopulationEntry._meta.db_table} ({', '.join(POPULATION_COLUMNS)}) FROM STDIN"
             buffer = io.StringIO()
-            for g in people:
-                count += 1
-                buffer.write(
-                    "\t".join(
-                        (
-                            str(build.pk),
-                            g.husid,
-                            g.numhus,
-                            g.ownstu,
-                            g.fnames,
-                            g.surname,
-                            g.qual1,
-                            g.ptitle,
-                            g.dateleft.isoformat(),
-                            g.domicile,
-                            g.homeeuos,
-                        )  # fmt: skip
-                    ).translate(_COPY_ESCAPES)
-                    + "\n"
-                )
-            buffer.seek(0)
             with connection.cursor() as cursor:
-                cursor.copy_expert(
-                    f"COPY {PopulationEntry._meta.db_table} ({', '.join(POPULATION_COLUMNS)}) FROM STDIN", buffer
-                )
+                for g in people:
+                    count += 1
+                    fields = (g.husid, g.numhus, g.ownstu, g.fnames, g.surname, g.qual1, g.ptitle,
+                              g.dateleft.isoformat(), g.domicile, g.homeeuos)  # fmt: skip
+                    buffer.write("\t".join((str(build.pk), *(f.translate(COPY_ESCAPES) for f in fields))) + "\n")
+                    if count % 50_000 == 0 or buffer.tell() > 1 << 22:  # in slices: memory stays flat
+                        buffer.seek(0)
+                        cursor.copy_expert(sql, buffer)
+                        buffer = io.StringIO()
+                buffer.seek(0)
+                cursor.copy_expert(sql, buffer)
         else:
             batch = []
             for g in people:
