@@ -81,7 +81,6 @@ def parse_contact_details(
 
 
 _BOOL = ("0", "1")
-_TAB = "\t"
 
 
 def _classified(tag: str, value: str):
@@ -116,35 +115,34 @@ class _Extractor:
                 gradstatus = text
             elif tag in _DETAIL_TAGS:
                 found = _classified(tag, text)
-                key = (tag == "EMAIL", found.normalised)
+                normalised = found.normalised
+                key = (tag == "EMAIL", normalised)
                 if key in seen:
                     merged += 1
                     continue
                 seen.add(key)
                 self.details += 1
-                rows.append(
-                    (
-                        str(record_id(self.submission_id, self.details)),
-                        str(child.sourceline or 0),
-                        tag,
+                domain, problem = found.domain, found.problem
+                if "\\" in text or "\t" in text:  # all else is escape-free (the XSD: no newlines)
+                    text, normalised, domain = (
                         text.translate(COPY_ESCAPES),
-                        found.normalised.translate(COPY_ESCAPES),
-                        found.domain.translate(COPY_ESCAPES),
-                        found.number_type,
-                        found.region,
-                        found.problem.translate(COPY_ESCAPES),
-                        _BOOL[found.role_mailbox],
-                        _BOOL[found.dummy],
+                        normalised.translate(COPY_ESCAPES),
+                        domain.translate(COPY_ESCAPES),
                     )
+                if problem:
+                    problem = problem.translate(COPY_ESCAPES)
+                # HUSID and NUMHUS come first in a valid <Graduate> (an invalid file's rows are dropped).
+                rows.append(
+                    f"{record_id(self.submission_id, self.details)}\t{self.sub}\t{graduate_id}\t{child.sourceline or 0}"
+                    f"\t{husid}\t{numhus}\t{tag}\t{text}\t{normalised}\t{domain}\t{found.number_type}\t{found.region}"
+                    f"\t{problem}\t{_BOOL[found.role_mailbox]}\t{_BOOL[found.dummy]}\n"
                 )
             # anything else (an entity reference, a misplaced element): the schema rejects it
         self.graduates_out.write(
             f"{graduate_id}\t{self.sub}\t{element.sourceline or 0}\t{husid}\t{numhus}\t{gradstatus}\t{merged}\n"
         )
         if rows:
-            middle = f"\t{self.sub}\t{graduate_id}\t"
-            who = f"\t{husid}\t{numhus}\t"
-            self.details_out.write("".join(f"{r[0]}{middle}{r[1]}{who}{_TAB.join(r[2:])}\n" for r in rows))
+            self.details_out.write("".join(rows))
 
 
 _DETAIL_TAGS = frozenset(("EMAIL", "UKMOB", "UKTEL", "INTTEL"))
