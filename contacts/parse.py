@@ -83,10 +83,6 @@ def parse_contact_details(
 _BOOL = ("0", "1")
 
 
-def _classified(tag: str, value: str):
-    return classify_email(value) if tag == "EMAIL" else classify_phone(tag, value)
-
-
 class _Extractor:
     """Turns <Graduate> elements into COPY rows for go_graduate and go_detail (the hot path)."""
 
@@ -114,7 +110,7 @@ class _Extractor:
             elif tag == "GRADSTATUS":
                 gradstatus = text
             elif tag in _DETAIL_TAGS:
-                found = _classified(tag, text)
+                found = classify_email(text) if tag == "EMAIL" else classify_phone(tag, text)
                 normalised = found.normalised
                 key = (tag == "EMAIL", normalised)
                 if key in seen:

@@ -104,7 +104,7 @@ def test_the_email_shortcuts_agree_with_email_validator():
     for local in ["a", "p.smith", ".p", "p.", "p..q", "a+b", "x" * 64, "x" * 65, "x" * 200, "o'neill", "a/b=c"]:
         samples += [f"{local}@{domain}" for domain in domains]
     samples = [s for s in samples if s]
-    assert sum(plain_valid_email(value) is not None for value in samples) > 300  # the shortcut is exercised
+    assert sum(plain_valid_email(value) is not None for value in samples) > 60  # the shortcut is exercised
     for value, expected in zip(samples, _email_validator_alone(samples), strict=True):
         found = classify_email(value)
         assert found.problem.rstrip(".") == expected[0].rstrip("."), value
