@@ -25,9 +25,9 @@ test_normalise.py compares the results with the libraries' own answers on random
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import phonenumbers
 from django.conf import settings
@@ -41,8 +41,7 @@ ROLE_MAILBOX_FILE = Path(__file__).resolve().parent / "role_mailboxes.txt"
 CACHE_SIZE = 1 << 15  # per function; bounded, so memory stays flat whatever the file size
 
 
-@dataclass(frozen=True, slots=True)
-class Classified:
+class Classified(NamedTuple):
     """What contacts.models.ContactDetail stores about a detail, beside the value as given."""
 
     normalised: str
@@ -194,7 +193,7 @@ DRAMA_PREFIXES = (
 
 def is_dummy_number(country_code: int, national_number: str) -> bool:
     """An Ofcom drama number, or all one digit repeated (07777 777777, +33 6 66 66 66 66)."""
-    if len(set(national_number)) == 1:
+    if national_number and national_number == national_number[0] * len(national_number):
         return True
     return country_code == UK_COUNTRY_CODE and len(national_number) == 10 and national_number.startswith(DRAMA_PREFIXES)
 
@@ -215,13 +214,20 @@ def classify_phone(detail_type: str, value: str) -> Classified:
             return Classified(normalised=stripped, problem=_parse_problem(detail_type, exc))
         country_code, national = number.country_code, phonenumbers.national_significant_number(number)
     region, kind = region_and_type(country_code, national)
-    known = kind != PhoneNumberType.UNKNOWN
+    number_type, region, problem = _verdict(detail_type, country_code, region, kind)
     return Classified(
-        normalised=f"+{country_code}{national}",
-        number_type=_TYPE_NAMES.get(kind, "") if known else "",
-        region=region if known else "",
-        problem=_phone_problem(detail_type, country_code, kind),
-        dummy=is_dummy_number(country_code, national),
+        f"+{country_code}{national}", "", number_type, region, problem, False, is_dummy_number(country_code, national)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _verdict(detail_type: str, country_code: int, region: str, kind: int) -> tuple[str, str, str]:
+    """number_type, region and problem: what they are depends on these alone (a few hundred)."""
+    known = kind != PhoneNumberType.UNKNOWN
+    return (
+        _TYPE_NAMES.get(kind, "") if known else "",
+        region if known else "",
+        _phone_problem(detail_type, country_code, kind),
     )
 
 
@@ -260,36 +266,48 @@ _TYPE_ORDER = (
 
 
 def _matcher(desc):
-    """phonenumbers' _is_number_matching_desc for one description, its pattern compiled once."""
+    """phonenumbers' _is_number_matching_desc for one description, as (possible lengths, the
+    compiled pattern's fullmatch), or None where the description matches nothing."""
     if desc is None or not desc.national_number_pattern:
         return None
-    lengths = frozenset(desc.possible_length)
-    fullmatch = re_compile(desc.national_number_pattern).fullmatch
-    if lengths:
-        return lambda number: len(number) in lengths and fullmatch(number) is not None
-    return lambda number: fullmatch(number) is not None
+    return frozenset(desc.possible_length), re_compile(desc.national_number_pattern).fullmatch
+
+
+_NEVER = (frozenset((-1,)), None)  # a description that matches nothing
 
 
 class _TypePlan:
+    """phonenumbers' _number_type_helper for one region's metadata, checks in the same order."""
+
     def __init__(self, metadata):
-        self.metadata = metadata  # kept alive, so its id() is never reused
-        self.general = _matcher(metadata.general_desc)
-        self.special = [(m, kind) for name, kind in _TYPE_ORDER if (m := _matcher(getattr(metadata, name)))]
-        self.fixed_line = _matcher(metadata.fixed_line)
-        self.mobile = _matcher(metadata.mobile)
+        self.metadata = metadata
+        self.general = _matcher(metadata.general_desc) or _NEVER
+        self.special = tuple(
+            (*matcher, kind) for name, kind in _TYPE_ORDER if (matcher := _matcher(getattr(metadata, name)))
+        )
+        self.fixed_line = _matcher(metadata.fixed_line) or _NEVER
+        self.mobile = _matcher(metadata.mobile) or _NEVER
         self.same_mobile_and_fixed = metadata.same_mobile_and_fixed_line_pattern
 
     def type_of(self, number: str) -> int:
-        if self.general is None or not self.general(number):
+        # (lengths, fullmatch): no lengths means any length (the general description has decided).
+        size = len(number)
+        lengths, fullmatch = self.general
+        if fullmatch is None or (lengths and size not in lengths) or fullmatch(number) is None:
             return PhoneNumberType.UNKNOWN
-        for matches, kind in self.special:
-            if matches(number):
+        for lengths, fullmatch, kind in self.special:
+            if (not lengths or size in lengths) and fullmatch(number) is not None:
                 return kind
-        if self.fixed_line is not None and self.fixed_line(number):
-            if self.same_mobile_and_fixed or (self.mobile is not None and self.mobile(number)):
-                return PhoneNumberType.FIXED_LINE_OR_MOBILE
-            return PhoneNumberType.FIXED_LINE
-        if not self.same_mobile_and_fixed and self.mobile is not None and self.mobile(number):
+        lengths, fullmatch = self.mobile
+        mobile = fullmatch is not None and (not lengths or size in lengths) and fullmatch(number) is not None
+        lengths, fullmatch = self.fixed_line
+        if fullmatch is not None and (not lengths or size in lengths) and fullmatch(number) is not None:
+            return (
+                PhoneNumberType.FIXED_LINE_OR_MOBILE
+                if self.same_mobile_and_fixed or mobile
+                else PhoneNumberType.FIXED_LINE
+            )
+        if not self.same_mobile_and_fixed and mobile:
             return PhoneNumberType.MOBILE
         return PhoneNumberType.UNKNOWN
 
@@ -299,9 +317,21 @@ _PLANS: dict[int, _TypePlan] = {}
 
 def _number_type_helper(national: str, metadata) -> int:
     plan = _PLANS.get(id(metadata))
-    if plan is None or plan.metadata is not metadata:
+    if plan is None or plan.metadata is not metadata:  # the plan keeps its metadata: ids are not reused
         plan = _PLANS[id(metadata)] = _TypePlan(metadata)
     return plan.type_of(national)
+
+
+_REGION_METADATA: dict[str, object] = {}
+
+
+def _metadata_for_region(region: str):
+    metadata = _REGION_METADATA.get(region)
+    if metadata is None:
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is not None:  # loaded once, kept by phonenumbers
+            _REGION_METADATA[region] = metadata
+    return metadata
 
 
 def region_and_type(country_code: int, national: str) -> tuple[str, int]:
@@ -314,7 +344,7 @@ def region_and_type(country_code: int, national: str) -> tuple[str, int]:
         metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
         return regions[0], _number_type_helper(national, metadata) if metadata else PhoneNumberType.UNKNOWN
     for region in regions:
-        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        metadata = _metadata_for_region(region)
         if metadata is None:
             continue
         if metadata.leading_digits is not None:
