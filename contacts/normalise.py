@@ -25,6 +25,7 @@ test_normalise.py compares the results with the libraries' own answers on random
 from __future__ import annotations
 
 import importlib
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -265,51 +266,70 @@ _TYPE_ORDER = (
 )
 
 
-def _matcher(desc):
-    """phonenumbers' _is_number_matching_desc for one description, as (possible lengths, the
-    compiled pattern's fullmatch), or None where the description matches nothing."""
-    if desc is None or not desc.national_number_pattern:
-        return None
-    return frozenset(desc.possible_length), re_compile(desc.national_number_pattern).fullmatch
-
-
-_NEVER = (frozenset((-1,)), None)  # a description that matches nothing
-
-
 class _TypePlan:
-    """phonenumbers' _number_type_helper for one region's metadata, checks in the same order."""
+    """phonenumbers' _number_type_helper for one region's metadata, with the same answers.
+
+    The helper tries the general description, then premium rate, toll free, ... voicemail, fixed
+    line and mobile in turn, each a length check and a full match of its pattern. Here the
+    descriptions a number's length allows are joined, in that order, into one alternation, each
+    alternative ending in an empty named group: a full match of the alternation takes the first
+    alternative that matches the whole number, so its group names the first description that
+    matches, as the helper's sequence of checks would find (one regex call instead of ten)."""
 
     def __init__(self, metadata):
         self.metadata = metadata
-        self.general = _matcher(metadata.general_desc) or _NEVER
-        self.special = tuple(
-            (*matcher, kind) for name, kind in _TYPE_ORDER if (matcher := _matcher(getattr(metadata, name)))
-        )
-        self.fixed_line = _matcher(metadata.fixed_line) or _NEVER
-        self.mobile = _matcher(metadata.mobile) or _NEVER
         self.same_mobile_and_fixed = metadata.same_mobile_and_fixed_line_pattern
+        self.descs = [(name, metadata.general_desc if name == "general" else getattr(metadata, name))
+                      for name in ("general", *(n for n, _k in _TYPE_ORDER), "fixed_line", "mobile")]  # fmt: skip
+        self._by_length: dict[int, tuple] = {}
+
+    def _for_length(self, size: int):
+        plan = self._by_length.get(size)
+        if plan is None:
+            plan = self._by_length[size] = self._build(size)
+        return plan
+
+    def _build(self, size: int):
+        def usable(desc) -> bool:
+            # _is_number_matching_desc: no description, a length it does not have, or no pattern: no match.
+            if desc is None or not desc.national_number_pattern:
+                return False
+            return not desc.possible_length or size in desc.possible_length
+
+        general = self.descs[0][1]
+        if not usable(general):
+            return None
+        general_match = re_compile(general.national_number_pattern).fullmatch
+        names = [name for name, desc in self.descs[1:] if usable(desc)]
+        if not names:
+            return general_match, None, None
+        descs = dict(self.descs)
+        joined = "|".join(f"(?:{descs[name].national_number_pattern})(?P<{name}>)" for name in names)
+        mobile = descs["mobile"]
+        mobile_match = re_compile(mobile.national_number_pattern).fullmatch if usable(mobile) else None
+        return general_match, re.compile(joined).fullmatch, mobile_match
 
     def type_of(self, number: str) -> int:
-        # (lengths, fullmatch): no lengths means any length (the general description has decided).
-        size = len(number)
-        lengths, fullmatch = self.general
-        if fullmatch is None or (lengths and size not in lengths) or fullmatch(number) is None:
+        plan = self._for_length(len(number))
+        if plan is None:
             return PhoneNumberType.UNKNOWN
-        for lengths, fullmatch, kind in self.special:
-            if (not lengths or size in lengths) and fullmatch(number) is not None:
-                return kind
-        lengths, fullmatch = self.mobile
-        mobile = fullmatch is not None and (not lengths or size in lengths) and fullmatch(number) is not None
-        lengths, fullmatch = self.fixed_line
-        if fullmatch is not None and (not lengths or size in lengths) and fullmatch(number) is not None:
-            return (
-                PhoneNumberType.FIXED_LINE_OR_MOBILE
-                if self.same_mobile_and_fixed or mobile
-                else PhoneNumberType.FIXED_LINE
-            )
-        if not self.same_mobile_and_fixed and mobile:
-            return PhoneNumberType.MOBILE
-        return PhoneNumberType.UNKNOWN
+        general_match, first_match, mobile_match = plan
+        if general_match(number) is None or first_match is None:
+            return PhoneNumberType.UNKNOWN
+        found = first_match(number)
+        if found is None:
+            return PhoneNumberType.UNKNOWN
+        name = found.lastgroup
+        if name == "fixed_line":
+            if self.same_mobile_and_fixed or (mobile_match is not None and mobile_match(number) is not None):
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+            return PhoneNumberType.FIXED_LINE
+        if name == "mobile":
+            return PhoneNumberType.UNKNOWN if self.same_mobile_and_fixed else PhoneNumberType.MOBILE
+        return _SPECIAL_KINDS[name]
+
+
+_SPECIAL_KINDS = dict(_TYPE_ORDER)
 
 
 _PLANS: dict[int, _TypePlan] = {}
