@@ -8,7 +8,9 @@ and `phonenumbers`. The rules (contacts.rules) only compare columns.
 Speed: this runs for every detail of every upload (600,000 for a large cohort), and the two
 libraries cost 20-50 us a value. What is done about it, each step exact (tests/contacts/
 test_normalise.py compares the results with the libraries' own answers on random numbers):
-- results are cached on the exact value as given (re-uploads, shared family details);
+- no cache on the value as given: measured, a bounded LRU cost 10% on a cohort's (unique) values
+  and cannot hold a large file's, so a re-upload gains nothing either; what repeats is cached
+  instead (domains, and a number's verdict per element, country, region and type);
 - email-validator's domain check, two thirds of its time, is a pure function of the domain, and
   a cohort has few domains: it is memoised (see _memoise_domain_check);
 - a UK number written as 0 and ten digits, or +44 and ten digits (spaces allowed), is what
@@ -39,7 +41,6 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 from phonenumbers.re_util import re_compile
 
 ROLE_MAILBOX_FILE = Path(__file__).resolve().parent / "role_mailboxes.txt"
-CACHE_SIZE = 1 << 15  # per function; bounded, so memory stays flat whatever the file size
 
 
 class Classified(NamedTuple):
@@ -138,7 +139,6 @@ def plain_valid_email(address: str) -> tuple[str, str] | None:
     return local, checked["domain"]
 
 
-@lru_cache(maxsize=CACHE_SIZE)
 def classify_email(value: str) -> Classified:
     address = value.strip()
     normalised = address.lower()
@@ -199,7 +199,6 @@ def is_dummy_number(country_code: int, national_number: str) -> bool:
     return country_code == UK_COUNTRY_CODE and len(national_number) == 10 and national_number.startswith(DRAMA_PREFIXES)
 
 
-@lru_cache(maxsize=CACHE_SIZE)
 def classify_phone(detail_type: str, value: str) -> Classified:
     """UKMOB and UKTEL are read as UK numbers (a leading 0 is the UK's trunk prefix), INTTEL as
     given: it must carry its country code (+33 ...)."""

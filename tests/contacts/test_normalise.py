@@ -24,13 +24,6 @@ from contacts.normalise import (
 )
 from contacts.normalise import _number_type_helper as our_type
 
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    classify_email.cache_clear()
-    classify_phone.cache_clear()
-
-
 # -- emails ----------------------------------------------------------------------------------
 
 
