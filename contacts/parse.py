@@ -96,29 +96,25 @@ class _Extractor:
 
     def graduate(self, element) -> None:
         self.graduates += 1
-        graduate_id = str(record_id(self.submission_id, self.graduates))
+        submission_id, sub = self.submission_id, self.sub
+        graduate_id = str(record_id(submission_id, self.graduates))
         husid = numhus = gradstatus = ""
         seen: set[tuple[bool, str]] = set()
         merged = 0
         rows = []
         for child in element:
             tag, text = child.tag, child.text or ""
-            if tag == "HUSID":
-                husid = text
-            elif tag == "NUMHUS":
-                numhus = text.translate(COPY_ESCAPES)
-            elif tag == "GRADSTATUS":
-                gradstatus = text
-            elif tag in _DETAIL_TAGS:
-                found = classify_email(text) if tag == "EMAIL" else classify_phone(tag, text)
-                normalised = found.normalised
-                key = (tag == "EMAIL", normalised)
+            if tag in _DETAIL_TAGS:
+                is_email = tag == "EMAIL"
+                normalised, domain, number_type, region, problem, role_mailbox, dummy = (
+                    classify_email(text) if is_email else classify_phone(tag, text)
+                )
+                key = (is_email, normalised)
                 if key in seen:
                     merged += 1
                     continue
                 seen.add(key)
                 self.details += 1
-                domain, problem = found.domain, found.problem
                 if "\\" in text or "\t" in text:  # all else is escape-free (the XSD: no newlines)
                     text, normalised, domain = (
                         text.translate(COPY_ESCAPES),
@@ -129,13 +125,19 @@ class _Extractor:
                     problem = problem.translate(COPY_ESCAPES)
                 # HUSID and NUMHUS come first in a valid <Graduate> (an invalid file's rows are dropped).
                 rows.append(
-                    f"{record_id(self.submission_id, self.details)}\t{self.sub}\t{graduate_id}\t{child.sourceline or 0}"
-                    f"\t{husid}\t{numhus}\t{tag}\t{text}\t{normalised}\t{domain}\t{found.number_type}\t{found.region}"
-                    f"\t{problem}\t{_BOOL[found.role_mailbox]}\t{_BOOL[found.dummy]}\n"
+                    f"{record_id(submission_id, self.details)}\t{sub}\t{graduate_id}\t{child.sourceline or 0}"
+                    f"\t{husid}\t{numhus}\t{tag}\t{text}\t{normalised}\t{domain}\t{number_type}\t{region}"
+                    f"\t{problem}\t{_BOOL[role_mailbox]}\t{_BOOL[dummy]}\n"
                 )
+            elif tag == "HUSID":
+                husid = text
+            elif tag == "NUMHUS":
+                numhus = text.translate(COPY_ESCAPES)
+            elif tag == "GRADSTATUS":
+                gradstatus = text
             # anything else (an entity reference, a misplaced element): the schema rejects it
         self.graduates_out.write(
-            f"{graduate_id}\t{self.sub}\t{element.sourceline or 0}\t{husid}\t{numhus}\t{gradstatus}\t{merged}\n"
+            f"{graduate_id}\t{sub}\t{element.sourceline or 0}\t{husid}\t{numhus}\t{gradstatus}\t{merged}\n"
         )
         if rows:
             self.details_out.write("".join(rows))
