@@ -12,16 +12,23 @@ test_normalise.py compares the results with the libraries' own answers on random
   and cannot hold a large file's, so a re-upload gains nothing either; what repeats is cached
   instead (domains, and a number's verdict per element, country, region and type);
 - email-validator's domain check, two thirds of its time, is a pure function of the domain, and
-  a cohort has few domains: it is memoised (see _memoise_domain_check);
+  a cohort has few domains: it is memoised, and a plain address skips the library's character
+  walk (see _speed_up_email_validator; both installed in email_validator for the process);
+- a plain valid address (ASCII, dot-atom local part, a domain the memoised check accepts, within
+  the length limits) is recognised without the rest of validate_email (plain_valid_email);
+  anything else goes to validate_email, which also gives the reason it is not valid;
 - a UK number written as 0 and ten digits, or +44 and ten digits (spaces allowed), is what
   phonenumbers.parse would make of it without the parse (its general parser is half the cost
   of a phone);
 - a number's region and type are worked out once: number_type() and is_valid_number() each
   find the region again, which for +44 means classifying the number against GB (and GG, IM,
   JE) first;
-- the type is phonenumbers' _number_type_helper with each region's patterns looked up once
-  (the library fetches every pattern through its compile cache on every call: a third of a
-  phone's cost). Same descriptions, same order, same matching (pattern.fullmatch).
+- the type is phonenumbers' _number_type_helper done with one regex call: a region's patterns
+  joined, in the helper's order, into one alternation per number length (see _TypePlan).
+
+Measured on this project's 2-core machine, 526,000 details of 200,000 graduates: phonenumbers'
+parse + number_type + is_valid_number + region_code_for_number ~37 us a number, email-validator
+~20 us an address; here ~3.5 us a number and ~2.8 us an address.
 """
 
 from __future__ import annotations
