@@ -8,6 +8,6 @@ class ContactsConfig(AppConfig):
     verbose_name = "Graduate Outcomes contact details"
 
     def ready(self):
-        # Connects the signal receivers (population rebuilds) and registers the kind's quality
-        # rules with the rules registry.
-        from . import receivers, rules  # noqa: F401
+        # Registers the kind with collections_app.kinds (its parser, tables and header check),
+        # its quality rules with the rules registry, and the signal receivers (population rebuilds).
+        from . import kind, receivers, rules  # noqa: F401

@@ -198,6 +198,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 RULES_WORK_MEM = env.str("RULES_WORK_MEM", default="64MB")
 # Schema errors reported per submission before the parser stops listing them.
 SCHEMA_ERROR_CAP = env.int("SCHEMA_ERROR_CAP", default=1000)
+# Graduate Outcomes contact details: look up each email domain's DNS records (GO.EMAIL.12)? The spec
+# says no DNS; on at ingest it would cost a lookup per domain and make results depend on the network.
+CONTACTS_EMAIL_CHECK_DELIVERABILITY = env.bool("CONTACTS_EMAIL_CHECK_DELIVERABILITY", default=False)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@returns.example")

@@ -161,14 +161,21 @@ def test_collection_not_open_yet_refuses_uploads(provider_user, provider):
     assert not Submission.objects.exists()
 
 
-def test_contact_details_collection_refuses_uploads(provider_user, provider):
+def test_contact_details_collection_accepts_uploads_and_names_a_student_record_file(
+    provider_user, provider, django_capture_on_commit_callbacks
+):
+    """The contact details kind is registered: its collections take uploads (a Student record
+    file there is rejected by the pipeline, saying which file it is)."""
     factories.CollectionFactory(reference="C23071", kind=CollectionKind.CONTACT_DETAILS, cohort="A")
-    response = client_for(provider_user).post(
-        f"{API}/collections/C23071/submissions/", {"file": xml_upload(sample_file(provider))}
-    )
-    assert response.status_code == 400
-    assert response.json()["code"] == "kind_not_supported"
-    assert not Submission.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(provider_user).post(
+            f"{API}/collections/C23071/submissions/", {"file": xml_upload(sample_file(provider))}
+        )
+    assert response.status_code == 202, response.content
+    submission = Submission.objects.get()
+    assert submission.status == "rejected"
+    (error,) = submission.schema_errors.all()
+    assert "This is a Student record file (<StudentRecord>)" in error.message
 
 
 @pytest.mark.parametrize(

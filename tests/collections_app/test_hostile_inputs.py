@@ -164,9 +164,6 @@ REFUSED = {
     "collection not open yet": Refused(
         lambda c: GOOD, "collection_not_open", ("C24051 is not open yet", "uploads open on"), "C24051"
     ),
-    "contact details collection": Refused(
-        lambda c: CONTACT_DETAILS, "kind_not_supported", ("contact details files cannot be processed",), "C23071"
-    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""`manage.py bench ingest`, small: the command works and reports what it is for."""
+"""`manage.py bench ingest` and `bench contacts`, small: the commands work and report what they are for."""
 
 import io
 import re
@@ -6,6 +6,7 @@ import re
 from django.core.management import call_command
 
 from collections_app.models import Collection, RuleFailure, Submission
+from contacts.models import Graduate, PopulationBuild, PopulationEntry
 from student_record.models import Instance, Student
 
 
@@ -39,3 +40,21 @@ def test_bench_without_previous_has_nothing_to_link(db):
     (submission,) = Submission.objects.all()
     assert "No previous-year data" in submission.stage_message
     assert Collection.objects.get(reference="C99051").previous is None
+
+
+def test_bench_contacts_runs_the_contact_pipeline_and_reports_against_lxml(db):
+    out = io.StringIO()
+    call_command("bench", "contacts", "--graduates", "400", "--keep", stdout=out)
+    output = out.getvalue()
+    assert re.search(r"generated 39\d graduates / [\d,]+ details, .* population of 39\d stored", output), output
+    assert re.search(r"planted defects: .*no_contact", output)
+    assert re.search(r"^schema +\d+\.\d\d +[\d,]+$", output, re.M)
+    assert re.search(r"ratio, pipeline end to end / lxml alone: \d+\.\d\dx", output)
+    assert re.search(r"CPU time of this process: pipeline \d+\.\d\d s", output)
+    submission = Submission.objects.get(collection__reference="C99071", status__in=("passed", "failed"))
+    assert Graduate.objects.filter(submission_id=submission.pk).count() == submission.student_count > 380
+    build = PopulationBuild.objects.get(collection__reference="C99071", is_current=True)
+    assert PopulationEntry.objects.filter(build=build).count() == build.graduate_count > 380
+    # A second run replaces the first: its records and population are gone.
+    call_command("bench", "contacts", "--graduates", "100", stdout=io.StringIO())
+    assert not Graduate.objects.exists() and not PopulationBuild.objects.exists()
