@@ -54,6 +54,7 @@ FORMAT = RecordFormat(
     label=LABEL,
     other_roots={"StudentRecord": "a Student record file"},
     key_tags=("HUSID", "NUMHUS"),
+    records_name="graduates",
 )
 
 

@@ -459,8 +459,7 @@ def _phone_problem(*, code: str, detail_type: str, title: str, what: str, doc: s
         return (
             f"""
             SELECT {NO_ID}, {NO_ID}, d.line, d.husid, d.numhus, d.detail_type, d.value,
-                   d.detail_type || ' ' || d.value || ' is not {what}: ' || rtrim(d.problem, '.')
-                   || '. Correct it or remove it.'
+                   d.detail_type || ' ' || d.value || ': ' || rtrim(d.problem, '.') || '. Correct it or remove it.'
             FROM go_detail d
             WHERE d.submission_id = %(submission)s AND d.detail_type = %(detail_type)s AND d.problem <> ''
             """,

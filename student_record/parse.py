@@ -72,6 +72,7 @@ FORMAT = RecordFormat(
     # Roots of other returns, to say which file this is.
     other_roots={"ContactDetailsRecord": "a Graduate Outcomes contact details file"},
     key_tags=("HUSID", "OWNSTU"),
+    records_name="students",
 )
 
 

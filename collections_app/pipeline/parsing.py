@@ -21,7 +21,9 @@ NULL = r"\N"
 # fields can hold them; a kind's XSD restricts the others to digits, letters and dates.
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
-ProgressCallback = Callable[[int, int], None]  # (bytes read, total bytes)
+# progress(bytes read, total bytes[, records]): `records` is (how many record elements so far, what
+# to call them), e.g. (1200, "students"), from a kind's streaming pass (stream_records).
+ProgressCallback = Callable[..., None]
 
 
 @dataclass
@@ -96,6 +98,7 @@ class RecordFormat:
     label: str
     other_roots: dict[str, str] = field(default_factory=dict)
     key_tags: tuple[str, ...] = ()
+    records_name: str = "records"  # what the progress message calls record elements: "students"
 
 
 def stream_records(
@@ -139,7 +142,12 @@ def stream_records(
             outcome.total_error_count = 1
             return outcome
         raw.seek(0)
-        reader = ProgressReader(raw, total, progress, trailer=f"<?{END_MARK} {token}?>".encode())
+        records_seen = 0
+
+        def report(read: int, of: int) -> None:  # the progress bar also says how many records, how fast
+            progress(read, of, (records_seen, fmt.records_name))
+
+        reader = ProgressReader(raw, total, report if progress else None, trailer=f"<?{END_MARK} {token}?>".encode())
         context = etree.iterparse(
             reader,
             events=("end", "pi"),
@@ -181,6 +189,7 @@ def stream_records(
                 tag = element.tag
                 if tag == record_tag:
                     on_record(element)
+                    records_seen += 1
                     # Drop what we have read: the element and the siblings before it.
                     element.clear(keep_tail=False)
                     parent = element.getparent()

@@ -82,7 +82,7 @@ def _run(submission: Submission, report: ProgressReporter) -> None:
                 path,
                 submission_id=submission.pk,
                 streams={table: sinks.stream(table) for table in kind.tables},
-                progress=report.for_stage(Stage.SCHEMA),
+                progress=_SchemaProgress(report),
                 error_cap=settings.SCHEMA_ERROR_CAP,
             )
         sinks.finish_writing()
@@ -122,6 +122,23 @@ def _run(submission: Submission, report: ProgressReporter) -> None:
     _finish(submission, kind, task_id, " ".join(m for m in messages if m), timings)
     timings["verdict"] = time.perf_counter() - started
     Submission.objects.filter(pk=submission.pk, task_id=task_id).update(stage_timings=timings)
+
+
+class _SchemaProgress:
+    """The schema stage's progress: the share of the file read, and how many records so far and
+    how fast ("Checking and storing: 12,000 students read, 4,100 students/s")."""
+
+    def __init__(self, report: ProgressReporter):
+        self.report = report
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int, total: int, records: tuple[int, str] | None = None) -> None:
+        message = ""
+        if records and records[0]:
+            count, name = records
+            rate = count / max(time.perf_counter() - self.started, 1e-3)
+            message = f"Checking and storing: {count:,} {name} read, {rate:,.0f} {name}/s"
+        self.report(Stage.SCHEMA, done / total if total else 1.0, message)
 
 
 def _reject(submission: Submission, task_id: str, errors: list[LocatedError], total: int, timings) -> None:

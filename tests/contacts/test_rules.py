@@ -359,22 +359,25 @@ def test_email_14_share_of_provider_domain_emails(file, provider, total, own, fa
 
 
 def test_phone_01_02_03_invalid_numbers_per_element(file):
-    file.graduate(H[1], email("a@example.com"), ukmob("07911 12345", problem="It has too few digits"))
-    file.graduate(H[2], email("b@example.com"), uktel("07911 123456", problem="It is a mobile number."))
-    file.graduate(H[3], email("c@example.com"), inttel("+44 1242 123456", problem="It is a UK number."))
+    # `problem` as contacts.normalise writes it: a sentence of its own, naming what the value is not.
+    file.graduate(H[1], email("a@example.com"), ukmob("07911 12345", problem="Not a valid UK mobile number."))
+    landline = "Not a valid UK landline number: it is a UK mobile number."
+    outside = "Not a valid number outside the UK: it is a UK number (give it as UKMOB or UKTEL)."
+    file.graduate(H[2], email("b@example.com"), uktel("07911 123456", problem=landline))
+    file.graduate(H[3], email("c@example.com"), inttel("+44 1242 123456", problem=outside))
     file.graduate(H[4], email("d@example.com"), ukmob("07911 123456"), uktel("01242 123456"))
     file.graduate(H[5], email("e@example.com"), inttel("+33 6 12 34 56 78"), homeeuos="2")
     found = file.run()
     assert [(f.husid, f.field, f.value) for f in found["GO.PHONE.01"]] == [(H[1], "UKMOB", "07911 12345")]
-    assert found["GO.PHONE.01"][0].message == (
-        "UKMOB 07911 12345 is not a valid UK mobile number: It has too few digits. Correct it or remove it."
+    assert (
+        found["GO.PHONE.01"][0].message == "UKMOB 07911 12345: Not a valid UK mobile number. Correct it or remove it."
     )
     assert husids(found, "GO.PHONE.02") == [H[2]]
-    assert "UKTEL 07911 123456 is not a valid UK landline number: It is a mobile number." in (
-        found["GO.PHONE.02"][0].message
+    assert found["GO.PHONE.02"][0].message == (
+        "UKTEL 07911 123456: Not a valid UK landline number: it is a UK mobile number. Correct it or remove it."
     )
     assert husids(found, "GO.PHONE.03") == [H[3]]
-    assert "is not a valid telephone number outside the UK" in found["GO.PHONE.03"][0].message
+    assert "+44 1242 123456: Not a valid number outside the UK: it is a UK number" in found["GO.PHONE.03"][0].message
 
 
 def test_phone_04_inttel_for_an_overseas_graduate(file):

@@ -42,7 +42,7 @@ def test_a_real_worker_on_the_filesystem_broker_processes_an_upload_while_the_pa
     tmp_path,
 ):
     out = io.StringIO()
-    write_student_record(out, instances=20_000, recid="23051", instid=provider.instid, ukprn=provider.ukprn,
+    write_student_record(out, instances=60_000, recid="23051", instid=provider.instid, ukprn=provider.ukprn,
                          reporting_year=2023, seed=5, defect_rate=0.01)  # fmt: skip
     record_file = tmp_path / "records.xml"
     record_file.write_text(out.getvalue(), encoding="utf-8")
@@ -61,6 +61,6 @@ def test_a_real_worker_on_the_filesystem_broker_processes_an_upload_while_the_pa
         page.click("#upload-button")
         page.wait_for_url("**/submissions/*/", timeout=30_000)
         # The page polls: the stage moves on without a reload, to the verdict.
-        expect(page.locator("#pipeline-stage")).to_contain_text("instances/s", timeout=60_000)
+        expect(page.locator("#pipeline-stage")).to_contain_text("students/s", timeout=60_000)
         expect(page.locator("#status-badge")).to_have_text("Failed", timeout=60_000)
     assert "succeeded" in worker.log_tail(), worker.log_tail()
