@@ -7,7 +7,7 @@ audit log as "notification.sent" (kind and number of recipients; never the text)
 is logged and changes nothing else: the action that caused it stands.
 
 Who gets what:
-    submission_processed   the uploader, when the pipeline's verdict is in (passed or failed)
+    submission_processed   the uploader, when the pipeline's verdict is in (passed, failed or rejected)
     query_raised           the provider's staff (users and approvers), when Liaison raises a query
                            or returns a collection (only Liaison raise queries)
     query_answered         the liaison who raised the query, on each provider response
@@ -48,7 +48,9 @@ class Kind:
 KINDS = {
     kind.code: kind
     for kind in (
-        Kind("submission_processed", "a file I uploaded has been processed (passed or failed)", PROVIDER_STAFF),
+        Kind(
+            "submission_processed", "a file I uploaded has been processed (passed, failed or rejected)", PROVIDER_STAFF
+        ),
         Kind("query_raised", "Liaison raise a query on our data or return a collection", PROVIDER_STAFF),
         Kind("query_answered", "a provider responds to a query I raised", (Role.LIAISON,)),
         Kind("override_decided", "Liaison decide on an override I requested", PROVIDER_STAFF),

@@ -3,7 +3,7 @@
 from django.dispatch import receiver
 
 from collections_app.models import Submission
-from collections_app.signals import submission_completed
+from collections_app.signals import submission_completed, submission_rejected
 
 from .services import collection_updated, submission_processed_notify
 
@@ -14,5 +14,6 @@ def reopen_sign_off(sender, *, submission, **kwargs):
 
 
 @receiver(submission_completed, sender=Submission, dispatch_uid="review.submission_processed")
+@receiver(submission_rejected, sender=Submission, dispatch_uid="review.submission_rejected")
 def tell_the_uploader(sender, *, submission, **kwargs):
     submission_processed_notify(submission=submission)

@@ -37,6 +37,10 @@ message is kept as a QueryMessage.
 
 Reminders (tasks, daily): approval reminders 14, 7 and 1 London days before the approval
 deadline and on the final-updates day, and a liaison digest; each claimed as a ReminderSent row.
+
+Notifications (review.notifications): the services below, and the receiver of the pipeline's
+submission_completed, email the people concerned once their transaction commits, each kind a
+user preference (on unless turned off); also claimed as ReminderSent rows, so never sent twice.
 """
 
 from __future__ import annotations
@@ -273,8 +277,8 @@ def collection_updated(*, submission: Submission) -> None:
 
 
 def submission_processed_notify(*, submission: Submission) -> None:
-    """Called by the pipeline when an upload completes as the current one (passed or failed): the
-    uploader is told the verdict once it has committed (the runner's transaction)."""
+    """Called by the pipeline when an upload completes as the current one (passed or failed) or is
+    rejected: the uploader is told the verdict once it has committed (the runner's transaction)."""
     submission.refresh_from_db()
     notifications.notify(
         kind="submission_processed",

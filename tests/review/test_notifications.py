@@ -106,6 +106,18 @@ def test_processing_finished_through_the_real_pipeline(provider, provider_user, 
     assert submission.status in mail.outbox[0].subject
 
 
+def test_a_rejected_file_tells_the_uploader_too(provider, provider_user, collection, client, run):
+    client.force_login(provider_user)
+    run(
+        lambda: client.post(
+            reverse("collection_upload", args=[collection.reference]), {"file": io.BytesIO(b"<Wrong/>")}
+        )
+    )
+    assert Submission.objects.get().status == "rejected"
+    assert [m.to for m in mail.outbox] == [[provider_user.email]]
+    assert "rejected" in mail.outbox[0].subject and "Nothing was stored" in mail.outbox[0].body
+
+
 def test_a_query_goes_to_the_providers_staff_and_its_answer_to_the_liaison_who_raised_it(
     provider, provider_user, approver, other_user, liaison, collection, run
 ):
