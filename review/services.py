@@ -38,8 +38,8 @@ message is kept as a QueryMessage.
 Reminders (tasks, daily): approval reminders 14, 7 and 1 London days before the approval
 deadline and on the final-updates day, and a liaison digest; each claimed as a ReminderSent row.
 
-Notifications (review.notifications): the services below, and the receiver of the pipeline's
-submission_completed, email the people concerned once their transaction commits, each kind a
+Notifications (review.notifications): the services below, and the receivers of the pipeline's
+submission_completed and submission_rejected, email the people concerned once their transaction commits, each kind a
 user preference (on unless turned off); also claimed as ReminderSent rows, so never sent twice.
 """
 
@@ -92,12 +92,12 @@ __all__ = [
     "query_raise",
     "query_reopen",
     "query_respond",
-    "submission_processed_notify",
     "liaison_digest_send",
     "notification_preferences_set",
     "reminders_send",
     "submission_approve",
     "submission_approve_historical",
+    "submission_processed_notify",
     "tolerance_set",
 ]
 
