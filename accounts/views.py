@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from core.forms import form_add_service_errors
 
-from . import selectors, services
+from . import account_page, selectors, services
 from .decorators import liaison_required
 from .forms import ProviderForm, UserCreateForm, UserForm
 from .models import Provider, User
@@ -38,6 +38,8 @@ def account(request):
             "token": token,
             "new_key": new_key if token and token.key == new_key else None,
             "api_root": request.build_absolute_uri("/api/v1/"),
+            # Added by other apps (review: the notification emails the user wants).
+            "sections": account_page.sections(request),
         },
     )
 

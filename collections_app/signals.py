@@ -8,6 +8,10 @@ from django.dispatch import Signal
 # approval reopens the collection's sign-off.
 submission_completed = Signal()
 
+# Sent inside the transaction that stores a rejection (the file failed the schema or its header:
+# nothing was stored). Arguments: submission. review listens: the uploader is told.
+submission_rejected = Signal()
+
 # Sent once the transaction that approved a submission has committed (review's approval, and the
 # historical approval of an imported year). Arguments: submission. contacts listens: an approved
 # Student record rebuilds the populations of that year's contact details collections.

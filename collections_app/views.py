@@ -15,7 +15,7 @@ from accounts import permissions
 from accounts.models import Provider
 from core.errors import ActionRefused
 
-from . import kinds, selectors, services
+from . import kinds, selectors, services, upload_notices
 from .exports import failures_csv, schema_errors_csv
 from .models import Severity, Submission
 from .rules import get_rule
@@ -45,6 +45,7 @@ def collection_detail(request, reference):
     history = selectors.submission_history(provider=provider, collection=collection) if provider else []
     # Liaison review a provider's uploads here but never supply one (see permissions.can_upload_for).
     may_upload = provider is not None and permissions.can_upload_for(request.user, provider)
+    can_upload = may_upload and collection.is_open() and kinds.is_registered(collection.kind)
     return render(
         request,
         "collections/collection_detail.html",
@@ -56,7 +57,11 @@ def collection_detail(request, reference):
             "may_upload": may_upload,
             # Said up front: a kind with no parser registered would only be refused after choosing a file.
             "kind_supported": kinds.is_registered(collection.kind),
-            "can_upload": may_upload and collection.is_open() and kinds.is_registered(collection.kind),
+            "can_upload": can_upload,
+            # Said before the file is chosen (review: uploading over a signed-off collection reopens it).
+            "upload_notices": upload_notices.notices_for(provider=provider, collection=collection)
+            if can_upload
+            else [],
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         },
     )

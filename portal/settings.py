@@ -204,6 +204,8 @@ CONTACTS_EMAIL_CHECK_DELIVERABILITY = env.bool("CONTACTS_EMAIL_CHECK_DELIVERABIL
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@returns.example")
+# Where the portal is reached: the links in notification emails are absolute (the worker sends some).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000")
 
 # Celery: no broker configured means tasks run in-process, eagerly (the demo default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None

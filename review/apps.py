@@ -8,5 +8,11 @@ class ReviewConfig(AppConfig):
     verbose_name = "Review and approval"
 
     def ready(self):
+        from accounts import account_page
+        from collections_app import upload_notices
+
         # Listens to the pipeline's submission_completed signal.
-        from . import receivers  # noqa: F401
+        from . import page_hooks, receivers  # noqa: F401
+
+        account_page.add_section(page_hooks.notification_preferences_section)
+        upload_notices.add_notice(page_hooks.signed_off_upload_notice)

@@ -173,8 +173,9 @@ class SignOff(models.Model):
 
 
 class ReminderSent(models.Model):
-    """One reminder that went out. `key` names it (kind, collection, provider or day) and is
-    claimed before sending, so a re-run of the beat task never sends the same reminder twice."""
+    """One reminder or notification email that went out. `key` names it (kind, collection, provider
+    or day; for a notification the event, e.g. the query message) and is claimed before sending,
+    so a re-run of the beat task (or a second signal for one event) never sends it twice."""
 
     key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=32)
@@ -218,3 +219,18 @@ class RuleTolerance(models.Model):
 
     def __str__(self):
         return f"Tolerance of {self.code} in collection {self.collection_id}"
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one kind of notification email (review.notifications.KINDS). No row
+    means the default: on."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind")]
+
+    def __str__(self):
+        return f"{self.kind}: {'on' if self.enabled else 'off'}"

@@ -37,6 +37,10 @@ message is kept as a QueryMessage.
 
 Reminders (tasks, daily): approval reminders 14, 7 and 1 London days before the approval
 deadline and on the final-updates day, and a liaison digest; each claimed as a ReminderSent row.
+
+Notifications (review.notifications): the services below, and the receivers of the pipeline's
+submission_completed and submission_rejected, email the people concerned once their transaction commits, each kind a
+user preference (on unless turned off); also claimed as ReminderSent rows, so never sent twice.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions
@@ -58,9 +63,10 @@ from collections_app.signals import submission_approved
 from core.audit import audit_record
 from core.errors import ActionRefused
 
-from . import selectors
+from . import notifications, selectors
 from .models import (
     Approval,
+    NotificationPreference,
     OverrideRequest,
     OverrideStatus,
     Query,
@@ -87,9 +93,11 @@ __all__ = [
     "query_reopen",
     "query_respond",
     "liaison_digest_send",
+    "notification_preferences_set",
     "reminders_send",
     "submission_approve",
     "submission_approve_historical",
+    "submission_processed_notify",
     "tolerance_set",
 ]
 
@@ -153,6 +161,25 @@ def submission_approve(*, submission: Submission, user) -> Approval:
             },
         )
         _announce_approval(submission)
+        notifications.notify(
+            kind="submission_approved",
+            key=f"approved:{approval.pk}",
+            # Liaison sign off next; the provider's other approvers learn their data is approved.
+            users=notifications.liaison_staff()
+            + [
+                other
+                for other in notifications.provider_staff(submission.provider_id, roles=(Role.PROVIDER_APPROVER,))
+                if other.pk != user.pk
+            ],
+            context={
+                "approval": approval,
+                "submission": submission,
+                "provider": submission.provider,
+                "collection": submission.collection,
+            },
+            path=reverse("submission_detail", args=[submission.pk]),
+            submission=submission,
+        )
     return approval
 
 
@@ -218,7 +245,13 @@ def submission_approve_historical(*, submission: Submission, user) -> Approval:
 
 def collection_updated(*, submission: Submission) -> None:
     """Called by the pipeline when an upload completes as the current one: a sign-off of the
-    collection no longer covers the provider's latest data, so it reopens."""
+    collection no longer covers the provider's latest data, so it reopens (and the provider's
+    approvers and the liaison who signed off are told)."""
+    sign_offs = list(
+        SignOff.objects.select_for_update()
+        .filter(provider=submission.provider_id, collection=submission.collection_id, reopened_at__isnull=True)
+        .select_related("signed_off_by", "approval")
+    )
     if _reopen_sign_off(submission.provider_id, submission.collection_id, f"Submission {submission.pk} completed."):
         audit_record(
             actor=None,
@@ -226,6 +259,35 @@ def collection_updated(*, submission: Submission) -> None:
             summary=f"Sign-off reopened: submission {submission.pk} was uploaded after it",
             submission=submission,
         )
+        for sign_off in sign_offs:
+            notifications.notify(
+                kind="sign_off_reopened",
+                key=f"sign-off-reopened:{sign_off.pk}",
+                users=notifications.provider_staff(submission.provider_id, roles=(Role.PROVIDER_APPROVER,))
+                + [sign_off.signed_off_by],
+                context={
+                    "sign_off": sign_off,
+                    "submission": submission,
+                    "provider": submission.provider,
+                    "collection": submission.collection,
+                },
+                path=reverse("submission_detail", args=[submission.pk]),
+                submission=submission,
+            )
+
+
+def submission_processed_notify(*, submission: Submission) -> None:
+    """Called by the pipeline when an upload completes as the current one (passed or failed) or is
+    rejected: the uploader is told the verdict once it has committed (the runner's transaction)."""
+    submission.refresh_from_db()
+    notifications.notify(
+        kind="submission_processed",
+        key=f"processed:{submission.pk}",
+        users=[submission.uploaded_by],
+        context={"submission": submission, "provider": submission.provider, "collection": submission.collection},
+        path=reverse("submission_detail", args=[submission.pk]),
+        submission=submission,
+    )
 
 
 def _reopen_sign_off(provider_id, collection_id, reason: str) -> int:
@@ -382,6 +444,14 @@ def override_decide(*, override: OverrideRequest, approve: bool, message: str, u
             submission=override.submission,
             details={"override": override.pk, "message": message},
         )
+        notifications.notify(
+            kind="override_decided",
+            key=f"override-decided:{override.pk}",
+            users=[override.requested_by],
+            context={"override": override, "collection": override.collection, "provider": override.provider},
+            path=reverse("submission_detail", args=[override.submission_id]),
+            submission=override.submission,
+        )
     return override
 
 
@@ -429,6 +499,14 @@ def query_raise(
             submission=submission,
             details={"query": query.pk, "rule_code": query.rule_code, "husid": query.husid, "numhus": query.numhus},
         )
+        notifications.notify(
+            kind="query_raised",
+            key=f"query-raised:{query.pk}",
+            users=notifications.provider_staff(submission.provider_id),
+            context={"query": query, "provider": submission.provider, "collection": submission.collection},
+            path=reverse("query_detail", args=[query.pk]),
+            submission=submission,
+        )
     return query
 
 
@@ -439,7 +517,7 @@ def _query_move(*, query: Query, user, body: str, kind: str, from_statuses, to_s
             status=to_status, updated_at=now, closed_at=now if to_status == QueryStatus.CLOSED else None
         ):
             raise ActionRefused(refusal, code="wrong_state")
-        QueryMessage.objects.create(query=query, kind=kind, author=user, body=body, created_at=now)
+        message = QueryMessage.objects.create(query=query, kind=kind, author=user, body=body, created_at=now)
         query.refresh_from_db()
         audit_record(
             actor=user,
@@ -448,6 +526,20 @@ def _query_move(*, query: Query, user, body: str, kind: str, from_statuses, to_s
             submission=query.submission,
             details={"query": query.pk},
         )
+        if kind == QueryMessageKind.RESPONSE:
+            notifications.notify(
+                kind="query_answered",
+                key=f"query-answered:{message.pk}",
+                users=[query.raised_by],
+                context={
+                    "query": query,
+                    "message": message,
+                    "provider": query.provider,
+                    "collection": query.collection,
+                },
+                path=reverse("query_detail", args=[query.pk]),
+                submission=query.submission,
+            )
     return query
 
 
@@ -541,6 +633,15 @@ def collection_sign_off(*, provider, collection, user) -> SignOff:
             collection=collection,
             submission=state.approval.submission,
             details={"sign_off": sign_off.pk},
+        )
+        notifications.notify(
+            kind="signed_off",
+            key=f"signed-off:{sign_off.pk}",
+            users=notifications.provider_staff(provider.pk, roles=(Role.PROVIDER_APPROVER,)),
+            context={"sign_off": sign_off, "provider": provider, "collection": collection},
+            path=reverse("collection_detail", args=[collection.reference]),
+            provider=provider,
+            collection=collection,
         )
     return sign_off
 
@@ -684,3 +785,24 @@ def liaison_digest_send(*, now=None) -> int:
             context={"rows": rows, "today": today},
         )
     )
+
+
+# -- notification preferences ------------------------------------------------------------------
+
+
+def notification_preferences_set(*, user, enabled: set[str] | list[str]) -> list[str]:
+    """Save which notification emails the user wants: each kind offered to their role is on if it
+    is in `enabled`, off otherwise. Returns the kinds turned off."""
+    enabled = set(enabled)
+    offered = [kind.code for kind in notifications.kinds_for(user)]
+    with transaction.atomic():
+        for code in offered:
+            NotificationPreference.objects.update_or_create(user=user, kind=code, defaults={"enabled": code in enabled})
+        off = [code for code in offered if code not in enabled]
+        audit_record(
+            actor=user,
+            action="notification.preferences_set",
+            summary="Notification emails: " + (f"turned off {', '.join(off)}" if off else "all on"),
+            details={"off": off},
+        )
+    return off

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from . import views
 
 urlpatterns = [
+    path("account/notifications/", views.notification_preferences, name="notification_preferences"),
     path("submissions/<int:pk>/approve/", views.submission_approve, name="submission_approve"),
     path("submissions/<int:pk>/overrides/", views.override_request, name="override_request"),
     path("submissions/<int:pk>/queries/", views.query_raise, name="query_raise"),

@@ -437,3 +437,16 @@ def liaison_grid_csv(request):
     header = next(rows)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(f"collection-states-{stamp}.csv", header, rows)
+
+
+# --- notification emails (the form is on the account page, added by review.page_hooks) ----------
+
+
+@require_POST
+@login_required
+def notification_preferences(request):
+    off = services.notification_preferences_set(user=request.user, enabled=request.POST.getlist("kind"))
+    messages.success(
+        request, "Your email choices were saved." + (" Some emails are turned off." if off else " You get every email.")
+    )
+    return redirect("account")

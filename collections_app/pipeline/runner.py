@@ -29,7 +29,7 @@ from collections_app.models import (
     SubmissionStatus,
 )
 from collections_app.rules.engine import run_rules
-from collections_app.signals import submission_completed
+from collections_app.signals import submission_completed, submission_rejected
 from core.audit import audit_record
 from core.files import local_path
 
@@ -165,6 +165,7 @@ def _reject(submission: Submission, task_id: str, errors: list[LocatedError], to
             submission=submission,
             details={"schema_errors": total},
         )
+        submission_rejected.send(sender=Submission, submission=submission)
 
 
 def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages_message: str, timings) -> None:

@@ -58,8 +58,9 @@ def test_upload_and_verdict_are_recorded(provider, provider_user, collection, dj
         submission = submission_create(
             collection=collection, provider=provider, user=provider_user, uploaded_file=upload
         )
-    assert _actions(submission=submission) == ["submission.uploaded", "submission.passed"]
-    uploaded, verdict = AuditEvent.objects.filter(submission=submission).order_by("id")
+    # The uploader is emailed the verdict (review.notifications), also recorded.
+    assert _actions(submission=submission) == ["submission.uploaded", "submission.passed", "notification.sent"]
+    uploaded, verdict, _ = AuditEvent.objects.filter(submission=submission).order_by("id")
     assert uploaded.actor == provider_user and uploaded.provider == provider and uploaded.collection == collection
     assert verdict.actor is None and "Passed" in verdict.summary
 

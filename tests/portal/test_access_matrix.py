@@ -408,6 +408,8 @@ MATRIX: dict[str, Route] = {
     "account": Route(None, get=WEB_SIGNED_IN, post=WEB_SIGNED_IN),
     "token_create": Route(None, get=(405,) * 5, post=(302, Ok(302), Ok(302), Ok(302), Ok(302))),
     "token_revoke": Route(None, get=(405,) * 5, post=(302, Ok(302), Ok(302), Ok(302), Ok(302))),
+    # Every signed-in role saves its own email choices (none ticked: every kind offered turns off).
+    "notification_preferences": Route(None, get=(405,) * 5, post=(302, Ok(302), Ok(302), Ok(302), Ok(302))),
     # -- liaison management
     "liaison_home": Route(None, get=WEB_LIAISON, post=WEB_LIAISON),
     "provider_create": Route(
