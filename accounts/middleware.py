@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from . import permissions, selectors
@@ -40,8 +41,8 @@ class SecondFactorMiddleware:
     a current code (the code page, after the password); with REQUIRE_LIAISON_OTP, liaison staff
     without one get no page but the set-up page. After django_otp's OTPMiddleware.
 
-    API requests with a token are not affected (the token is the credential); an API request
-    riding on such a session counts as anonymous."""
+    API requests with a token are not affected (the token is the credential); on the API such a
+    session counts for nothing, so the request is anonymous unless it has a token."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -51,14 +52,16 @@ class SecondFactorMiddleware:
         if step is None:
             return self.get_response(request)
         if request.path.startswith(API_PATH_PREFIX):
-            if "HTTP_AUTHORIZATION" not in request.META:
-                request.user = AnonymousUser()
+            # Whatever else the request carries: only an API token may authenticate it now.
+            request.user = AnonymousUser()
             return self.get_response(request)
         open_paths = {reverse(name) for name in (_VERIFY_OPEN if step == "verify" else _SETUP_OPEN)}
         if request.path in open_paths:
             return self.get_response(request)
         target = reverse("otp_verify" if step == "verify" else "otp_setup")
-        return redirect_to_login(request.get_full_path() if request.method == "GET" else "", login_url=target)
+        if request.method != "GET":
+            return redirect(target)
+        return redirect_to_login(request.get_full_path(), login_url=target)
 
 
 def second_factor_step(user) -> str | None:

@@ -9,6 +9,8 @@ import pytest
 from django_otp.oath import totp
 from playwright.sync_api import expect
 
+from ..portal.test_browser_phone_width import _serious_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -26,6 +28,7 @@ def test_user_sets_up_an_authenticator_app_and_signs_in_with_a_code(
     page.get_by_role("link", name="Set up two-step sign-in").click()
     expect(page.locator("#otp-qr")).to_be_visible()
     key = base64.b32decode(page.locator("#otp-secret").inner_text().replace(" ", ""))
+    assert _serious_violations(page) == []
 
     page.get_by_label("Code from your authenticator app").fill("000000" if app_code(key) != "000000" else "111111")
     page.get_by_role("button", name="Confirm and turn on").click()
@@ -40,6 +43,7 @@ def test_user_sets_up_an_authenticator_app_and_signs_in_with_a_code(
     login(page, provider_user)
     expect(page).to_have_url(re.compile(r"/login/code/"))
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert _serious_violations(page) == []
     page.goto(f"{base}/dashboard/")  # no page before the code
     expect(page).to_have_url(re.compile(r"/login/code/\?next=/dashboard/"))
 

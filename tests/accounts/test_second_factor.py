@@ -94,10 +94,11 @@ def test_sign_in_asks_for_the_code_and_pages_wait_for_it(client, provider_user, 
         refused = client.get(path)
         assert refused.status_code == 302, path
         assert refused["Location"].startswith(f"{CODE}?next="), path
-    assert client.post("/account/token/")["Location"].startswith(CODE)
+    assert client.post("/account/token/")["Location"] == CODE
     assert not Token.objects.exclude(pk=token.pk).exists()
     # ... the API too, through the session; a token is a credential of its own.
     assert client.get("/api/v1/collections/").status_code in (401, 403)
+    assert client.get("/api/v1/collections/", HTTP_AUTHORIZATION="Basic cGF0Og==").status_code in (401, 403)
     assert client.get("/api/v1/collections/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 200
 
     page = client.get(f"{CODE}?next=/dashboard/")
