@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from audit.models import AuditEvent
 
 from .. import factories
+from ..portal.test_security_settings import production, run
 from .otp_helpers import code_for, make_device, wrong_code
 
 SETUP = "/account/two-step/set-up/"
@@ -196,6 +197,14 @@ def test_required_setting_sends_liaison_to_set_up(client, liaison, provider_user
     other = type(client)()
     sign_in(other, provider_user)
     assert other.get("/dashboard/").status_code == 200
+
+
+def test_the_setting_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("REQUIRE_LIAISON_OTP", raising=False)
+    snippet = "import django; django.setup(); from django.conf import settings as s; print(s.REQUIRE_LIAISON_OTP)"
+    env = production(DJANGO_SETTINGS_MODULE="portal.settings")
+    assert run("-c", snippet, **env).stdout.strip().splitlines()[-1] == "False"
+    assert run("-c", snippet, **env, REQUIRE_LIAISON_OTP="1").stdout.strip().splitlines()[-1] == "True"
 
 
 def test_without_the_setting_liaison_may_go_without(client, liaison, settings):
