@@ -7,6 +7,7 @@ import re
 import phonenumbers
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 
 from .models import Provider, Role, User
@@ -153,3 +154,30 @@ class UserCreateForm(UserForm):
                 password_validation.validate_password(password, self.instance)
             except ValidationError as error:
                 self.add_error("password1", error)
+
+
+class OTPCodeForm(forms.Form):
+    """A code from the user's authenticator app (checked by the service, which throttles wrong ones)."""
+
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=12,
+        help_text="6 digits. A new code shows every 30 seconds.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false", "size": 8}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = re.sub(r"\s+", "", self.cleaned_data["code"])
+        if not re.fullmatch(r"\d{6,8}", code):
+            raise ValidationError("Enter the 6 digits your authenticator app shows.")
+        return code
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    """Django's reset form (the same answer whether or not the address is known), never emailing
+    the survey platform's service account, which has no password to reset."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.role != Role.SURVEY_PLATFORM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.sorting import resolve_sort
 
@@ -31,3 +32,10 @@ def user_list(*, q: str = "", sort: str = "") -> tuple[list[User], str]:
             | Q(provider__ukprn__startswith=q)
         )
     return list(users.order_by(*order_by)), effective
+
+
+def otp_device(*, user) -> TOTPDevice | None:
+    """The user's confirmed authenticator app (TOTP device), if they have set one up."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("pk").first()

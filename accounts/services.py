@@ -1,12 +1,19 @@
-"""Writes for providers, users and API tokens (keyword-only service functions)."""
+"""Writes for providers, users, API tokens, password audit and second-factor devices (keyword-only
+service functions)."""
 
 from __future__ import annotations
 
+import math
+
+import django_otp
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from core.audit import audit_record
+from core.errors import ActionRefused
 
 from .models import PROVIDER_ROLES, Provider, Role, User
 
@@ -185,4 +192,116 @@ def survey_token_issue(*, actor=None, user: User) -> Token:
 
 def token_revoke(*, user: User) -> bool:
     deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
+# --- Passwords --------------------------------------------------------------------------------
+
+
+def password_changed_record(*, user: User) -> None:
+    """Audit a password the user changed themselves (Django's password change form did the change)."""
+    audit_record(
+        actor=user,
+        action="password.changed",
+        summary=f"User {user.username} changed their password.",
+        provider=user.provider,
+        details={"user_id": user.pk, "username": user.username},
+    )
+
+
+def password_reset_record(*, user: User) -> None:
+    """Audit a password set through an emailed reset link (Django's reset form did the change)."""
+    audit_record(
+        actor=user,
+        action="password.reset",
+        summary=f"User {user.username} set a new password through a reset link sent to their email.",
+        provider=user.provider,
+        details={"user_id": user.pk, "username": user.username},
+    )
+
+
+# --- Second factor (authenticator app, TOTP) --------------------------------------------------
+
+OTP_DEVICE_NAME = "Authenticator app"
+
+
+def otp_device_for_setup(*, user: User) -> TOTPDevice:
+    """The device being set up: the user's unconfirmed one, created (with a new random secret) if needed.
+    It does nothing until confirmed with a code."""
+    if user.role == Role.SURVEY_PLATFORM:
+        raise ActionRefused("The survey platform's account has no second factor.", code="forbidden")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name=OTP_DEVICE_NAME, confirmed=False)
+
+
+def otp_code_check(*, user: User, device: TOTPDevice, code: str) -> TOTPDevice:
+    """Check a code against one of the user's devices, through django-otp (which throttles wrong codes:
+    after n wrong ones the device refuses every code, right or wrong, for 2^(n-1) seconds).
+    Returns the device; raises ActionRefused if throttled or wrong."""
+    allowed, info = device.verify_is_allowed()
+    if not allowed:
+        wait = math.ceil((info["locked_until"] - timezone.now()).total_seconds()) if info.get("locked_until") else 1
+        raise ActionRefused(
+            f"Too many wrong codes: wait {max(1, wait)} second{'s' if wait > 1 else ''}, then enter the current code.",
+            code="otp_throttled",
+        )
+    # Its own transaction (select_for_update), so a wrong code's throttle count is kept.
+    verified = django_otp.verify_token(user, device.persistent_id, code.strip().replace(" ", ""))
+    if verified is None:
+        raise ActionRefused(
+            "That code is not right. Enter the 6-digit code your authenticator app shows now.", code="otp_wrong"
+        )
+    return verified
+
+
+def otp_device_confirm(*, user: User, device: TOTPDevice, code: str) -> TOTPDevice:
+    """Confirm the device being set up with a current code; it replaces any earlier device."""
+    device = otp_code_check(user=user, device=device, code=code)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_record(
+            actor=user,
+            action="otp.device_added",
+            summary=f"User {user.username} set up an authenticator app for signing in.",
+            provider=user.provider,
+            details={"user_id": user.pk, "username": user.username},
+        )
+    return device
+
+
+def otp_device_remove(*, user: User, code: str) -> None:
+    """The user removes their own authenticator app, proving they hold it with a current code."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("pk").first()
+    if device is None:
+        raise ActionRefused("You have no authenticator app set up.", code="otp_none")
+    otp_code_check(user=user, device=device, code=code)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        audit_record(
+            actor=user,
+            action="otp.device_removed",
+            summary=f"User {user.username} removed their authenticator app.",
+            provider=user.provider,
+            details={"user_id": user.pk, "username": user.username},
+        )
+
+
+def otp_device_reset(*, actor: User, user: User) -> bool:
+    """Liaison removes another user's authenticator app (lost phone): they sign in with their password
+    alone and may set up a new one. Returns whether there was one."""
+    if actor.pk == user.pk:
+        raise ActionRefused("Remove your own authenticator app from your account page.", code="otp_own")
+    with transaction.atomic():
+        deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+        if deleted:
+            audit_record(
+                actor=actor,
+                action="otp.device_reset",
+                summary=f"Removed the authenticator app of user {user.username}: they sign in with their "
+                "password alone until they set up another.",
+                provider=user.provider,
+                details={"user_id": user.pk, "username": user.username},
+            )
     return bool(deleted)

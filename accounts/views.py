@@ -1,21 +1,32 @@
-"""Account page (API tokens) and liaison management of providers and users. Thin views."""
+"""Account page (API tokens, password, second factor), password reset, the sign-in code step, and
+liaison management of providers and users. Thin views."""
 
 from __future__ import annotations
 
+from base64 import b32encode
+
+import django_otp
+import segno
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
+from core.errors import ActionRefused
 from core.forms import form_add_service_errors
 
-from . import account_page, selectors, services
+from . import account_page, permissions, selectors, services
 from .decorators import liaison_required
-from .forms import ProviderForm, UserCreateForm, UserForm
-from .models import Provider, User
+from .forms import OTPCodeForm, PortalPasswordResetForm, ProviderForm, UserCreateForm, UserForm
+from .models import Provider, Role, User
 
 # A new key is kept in the session only until the next account page view shows it, once.
 _SHOW_ONCE_SESSION_KEY = "portal_new_api_token"
@@ -40,6 +51,7 @@ def account(request):
             "api_root": request.build_absolute_uri("/api/v1/"),
             # Added by other apps (review: the notification emails the user wants).
             "sections": account_page.sections(request),
+            "otp_device": selectors.otp_device(user=request.user),
         },
     )
 
@@ -61,6 +73,173 @@ def token_revoke(request):
     else:
         messages.info(request, "You had no API token.")
     return redirect("account")
+
+
+# --- Passwords (Django's own views, with the portal's templates and an audit entry) --------------
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's password (the old one is required). Other sessions of the user end (Django's
+    session hash); this one continues, still verified."""
+
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("account")
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.password_changed_record(user=form.user)
+        messages.success(
+            self.request, "Your password was changed. Anywhere else you were signed in, you are now signed out."
+        )
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link by email. The answer is the same whether or not the address is known."""
+
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    form_class = PortalPasswordResetForm
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "timeout_minutes": settings.PASSWORD_RESET_TIMEOUT // 60}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Set a new password from the emailed link (which works once: the token is bound to the old
+    password). It does not sign in: the new password goes through the sign-in form, its lockout
+    (django-axes) and the second factor like any other."""
+
+    template_name = "registration/password_reset_confirm.html"
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        # The survey platform's account has no password: no link ever works for it.
+        return None if user is not None and user.role == Role.SURVEY_PLATFORM else user
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.password_reset_record(user=form.user)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
+
+
+# --- Second factor (authenticator app) -------------------------------------------------------
+
+
+def _next_url(request, default: str = settings.LOGIN_REDIRECT_URL) -> str:
+    """Where to go after the code: the `next` the sign-in carried, if it is one of ours."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return resolve_url(default)
+
+
+def _verified(request, device) -> None:
+    # A new session key for the now fully signed-in session, then mark it verified (django-otp).
+    request.session.cycle_key()
+    django_otp.login(request, device)
+
+
+@never_cache
+@login_required
+def otp_verify(request):
+    """The second sign-in step: a current code from the user's authenticator app."""
+    device = selectors.otp_device(user=request.user)
+    next_url = _next_url(request)
+    if device is None or request.user.is_verified():
+        return redirect(next_url)
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.otp_code_check(user=request.user, device=device, code=form.cleaned_data["code"])
+        except ActionRefused as refused:
+            form.add_error("code", refused.message)
+        else:
+            _verified(request, device)
+            return redirect(next_url)
+    return render(request, "accounts/otp_verify.html", {"form": form, "next": next_url})
+
+
+@never_cache  # the page shows the secret
+@login_required
+def otp_setup(request):
+    """Set up an authenticator app: scan the QR code (or type the secret), confirm with a code."""
+    if selectors.otp_device(user=request.user) is not None:
+        messages.info(request, "You already have an authenticator app. Remove it first to set up another.")
+        return redirect("account")
+    device = services.otp_device_for_setup(user=request.user)
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.otp_device_confirm(user=request.user, device=device, code=form.cleaned_data["code"])
+        except ActionRefused as refused:
+            form.add_error("code", refused.message)
+        else:
+            _verified(request, device)
+            messages.success(request, "Your authenticator app is set up: signing in now asks for its code.")
+            return redirect(_next_url(request, default="account"))
+    uri = device.config_url
+    secret = b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "accounts/otp_setup.html",
+        {
+            "form": form,
+            "qr_data_uri": segno.make(uri, error="m").svg_data_uri(scale=4, border=2),
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+            "required": settings.REQUIRE_LIAISON_OTP and permissions.is_liaison(request.user),
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
+    )
+
+
+@never_cache
+@login_required
+def otp_remove(request):
+    """Remove one's authenticator app, with a current code from it."""
+    if selectors.otp_device(user=request.user) is None:
+        messages.info(request, "You have no authenticator app set up.")
+        return redirect("account")
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.otp_device_remove(user=request.user, code=form.cleaned_data["code"])
+        except ActionRefused as refused:
+            form.add_error("code", refused.message)
+        else:
+            messages.success(request, "Your authenticator app was removed: signing in asks for your password only.")
+            return redirect("account")
+    return render(request, "accounts/otp_remove.html", {"form": form})
+
+
+@require_POST
+@liaison_required
+def otp_reset(request, pk: int):
+    """Liaison removes another user's authenticator app (e.g. a lost phone)."""
+    edited_user = get_object_or_404(User, pk=pk)
+    try:
+        had_one = services.otp_device_reset(actor=request.user, user=edited_user)
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        if had_one:
+            messages.success(request, f"The authenticator app of {edited_user.username} was removed.")
+        else:
+            messages.info(request, f"{edited_user.username} had no authenticator app.")
+    return redirect("user_edit", pk=edited_user.pk)
 
 
 # --- Providers --------------------------------------------------------------------------------
@@ -145,6 +324,7 @@ def user_edit(request, pk: int):
             "edited_user": edited_user,
             "title": title,
             "survey_token": survey_token,
+            "has_otp_device": selectors.otp_device(user=edited_user) is not None,
             "new_survey_key": shown["key"]
             if shown and shown.get("user") == edited_user.pk and survey_token and survey_token.key == shown["key"]
             else None,

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "accounts",
     "portal",
@@ -62,8 +64,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a session verified once its second factor (TOTP code) was entered.
+    "django_otp.middleware.OTPMiddleware",
     # A survey platform session gets 403 on every page (its token reads the survey feed only).
     "accounts.middleware.ServiceAccountMiddleware",
+    # A user with an authenticator app gets no page until the session has its code (and, with
+    # REQUIRE_LIAISON_OTP, liaison staff none until they have set one up).
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
@@ -137,6 +144,15 @@ AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
 # Proxies in front of the portal that append to X-Forwarded-For (the client address for lockouts
 # and API throttles is taken that many entries from the right). 0: the connection's address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Second factor (django-otp, TOTP): anyone may set up an authenticator app on their account page;
+# then signing in asks for its code after the password. With REQUIRE_LIAISON_OTP liaison staff
+# must set one up before using the portal. Wrong codes are throttled per device (1, 2, 4, ... s).
+REQUIRE_LIAISON_OTP = env.bool("REQUIRE_LIAISON_OTP", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Returns portal")
+OTP_TOTP_THROTTLE_FACTOR = 1
+# Password reset links (emailed through EMAIL_BACKEND) work once, for this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -410,6 +410,27 @@ MATRIX: dict[str, Route] = {
     "token_revoke": Route(None, get=(405,) * 5, post=(302, Ok(302), Ok(302), Ok(302), Ok(302))),
     # Every signed-in role saves its own email choices (none ticked: every kind offered turns off).
     "notification_preferences": Route(None, get=(405,) * 5, post=(302, Ok(302), Ok(302), Ok(302), Ok(302))),
+    # -- passwords and two-step sign-in (nobody in the world has an authenticator app)
+    "password_change": Route(
+        None,
+        get=WEB_SIGNED_IN,
+        post=(302, Ok(302), Ok(302), Ok(302), Ok(302)),
+        data=lambda w: {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    ),
+    "password_reset": Route(
+        None, get=(200,) * 5, post=(302,) * 5, data=lambda w: {"email": w.a.user.email}
+    ),  # emails a link; changes nothing
+    "password_reset_done": Route(None, get=(200,) * 5, post=(405,) * 5),
+    "password_reset_confirm": Route(
+        lambda w: {"uidb64": "MQ", "token": "set-password"}, get=(200,) * 5, post=(200,) * 5
+    ),  # a link that does not work: the same page for everyone
+    "password_reset_complete": Route(None, get=(200,) * 5, post=(405,) * 5),
+    "otp_verify": Route(None, get=(302,) * 5, post=(302,) * 5),  # no app: straight on
+    "otp_setup": Route(None, get=WEB_SIGNED_IN, post=WEB_SIGNED_IN),  # no code: the form again
+    "otp_remove": Route(None, get=(302,) * 5, post=(302,) * 5),  # no app: back to the account page
+    "otp_reset": Route(
+        lambda w: {"pk": w.a.user.pk}, get=(405,) * 5, post=(302, 403, 403, 403, 302)
+    ),  # they have no app: nothing to remove
     # -- liaison management
     "liaison_home": Route(None, get=WEB_LIAISON, post=WEB_LIAISON),
     "provider_create": Route(
@@ -723,7 +744,8 @@ def admin_routes() -> list[tuple[str, dict]]:
 
 
 ROUTES = resolver_routes()
-SIGNS_IN_OR_OUT = {"login", "logout"}  # these change the client's session: a new client each time
+# These change the client's session (a password change gives it a new key): a new client each time.
+SIGNS_IN_OR_OUT = {"login", "logout", "password_change"}
 
 
 # -- making requests --------------------------------------------------------------------------

@@ -250,9 +250,10 @@ def test_dashboard_query_count_does_not_grow_with_collections(
         )
         factories.SubmissionFactory(provider=provider, collection=collection, uploaded_by=provider_user)
     client.force_login(provider_user)
-    # session, user, provider, then one query for collections and one for their submissions,
-    # five for the approval states (review.selectors.collection_states) and one for open queries.
-    with django_assert_max_num_queries(11):
+    # session, user, provider, the second-factor check (any authenticator app?), then one query for
+    # collections and one for their submissions, five for the approval states
+    # (review.selectors.collection_states) and one for open queries.
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("dashboard"))
     assert len(response.context["dashboard"].current) == 6
 
