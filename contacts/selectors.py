@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from django.db.models import Case, Count, Exists, OuterRef, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, QuerySet, Sum, Value, When
 
 from collections_app.models import Collection, Submission
 from collections_app.selectors import current_submission
@@ -187,3 +187,8 @@ def population_not_in(*, build: PopulationBuild, submission: Submission | None) 
         return entries
     in_file = Graduate.objects.filter(submission=submission, husid=OuterRef("husid"), numhus=OuterRef("numhus"))
     return entries.exclude(Exists(in_file))
+
+
+def merged_details(*, submission: Submission) -> int:
+    """Details given twice for the same graduate in the file, kept once (the parser's count)."""
+    return Graduate.objects.filter(submission=submission).aggregate(n=Sum("merged"))["n"] or 0

@@ -11,7 +11,8 @@ from accounts.decorators import liaison_required
 from collections_app import kinds
 from collections_app import selectors as submission_selectors
 from collections_app import services as collection_services
-from collections_app.models import Severity
+from collections_app.models import CollectionKind, Severity
+from contacts import selectors as contact_selectors
 from portal import dashboards
 from review.views import approval_panel
 
@@ -77,6 +78,9 @@ def submission_detail(request, pk):
             "failing_warnings": [s for s in failing if s.severity != Severity.ERROR],
             "passed_rules": [s for s in summaries if not s.failure_count],
             "record_noun": kinds.get(kind).record_noun if kinds.is_registered(kind) else "records",
+            "merged_details": contact_selectors.merged_details(submission=submission)
+            if kind == CollectionKind.CONTACT_DETAILS and submission.is_complete
+            else 0,
             "chart": [(s, round(100 * s.failure_count / largest) if largest else 0) for s in failing],
             "schema_errors": submission_selectors.schema_errors_for(submission=submission)[:200],
             "records_drop": submission_selectors.records_drop_warning(submission=submission),

@@ -182,3 +182,17 @@ def test_an_invalid_graduate_is_located(provider, provider_user, contacts_collec
     assert submission.status == "rejected" and stored(submission) == 0
     error = SchemaError.objects.filter(submission=submission).first()
     assert error.path.startswith("/ContactDetailsRecord/Provider/Graduate[1]/GRADSTATUS")
+
+
+def test_the_submission_page_counts_the_details_merged(client, provider, provider_user, contacts_collection):
+    graduates = [
+        GraduateDetails("9811681234562", "1", details={"EMAIL": ["a@example.com", "A@Example.com"]}),
+        GraduateDetails("9811681234570", "1", details={"UKMOB": ["07911 123456", "+44 7911 123456"]}),
+    ]
+    out = io.StringIO()
+    write_contact_details(out, recid="23071", ukprn=provider.ukprn, graduates=graduates)
+    submission = submit(provider, provider_user, contacts_collection, out.getvalue().encode())
+    assert submission.is_complete, (submission.status, submission.error_message)
+    client.force_login(provider_user)
+    page = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert "2 details given twice for the same graduate were kept once" in page
