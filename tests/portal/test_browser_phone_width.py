@@ -7,8 +7,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from collections_app.models import CollectionKind
 from review import services
 
+from .. import factories
 from ..hin import test_guidance_examples as examples
 from ..hin.test_reports import previous_year, this_year
 
@@ -68,6 +70,11 @@ def _serious_violations(page) -> list[str]:
 @pytest.fixture
 def world(run, provider, approver, liaison):
     submission = run(previous_year(), this_year())
+    # A collection with a long name, as the grid's collection checkboxes show it.
+    factories.CollectionFactory(
+        reference="C23071", name="Graduate Outcomes contact details 2023/24 cohort A",
+        kind=CollectionKind.CONTACT_DETAILS, reporting_year=2023, cohort="A",
+    )  # fmt: skip
     services.query_raise(submission=submission, user=liaison, subject="A subject", body="Please check " + "x" * 200)
     return submission
 
