@@ -38,6 +38,32 @@ def _no_header_check(submission, outcome: ParseOutcome) -> list[LocatedError]:
     return []
 
 
+def header_mismatches(submission, outcome: ParseOutcome, *, envelope: str) -> list[LocatedError]:
+    """A valid file for another collection (its RECID) or another provider (its UKPRN) is the
+    wrong file: the errors that reject it, located at `envelope`/RECID (e.g. /StudentRecord/Institution)."""
+    errors = []
+    recid, ukprn = outcome.header.get("RECID"), outcome.header.get("UKPRN")
+    collection, provider = submission.collection, submission.provider
+    if recid and recid != collection.recid:
+        errors.append(
+            LocatedError(
+                line=outcome.header_lines.get("RECID"),
+                path=f"{envelope}/RECID",
+                message=f"RECID {recid} is not this collection's ({collection.recid} for {collection.reference}). "
+                "Check you chose the right collection.",
+            )
+        )
+    if ukprn and ukprn != provider.ukprn:
+        errors.append(
+            LocatedError(
+                line=outcome.header_lines.get("UKPRN"),
+                path=f"{envelope}/UKPRN",
+                message=f"UKPRN {ukprn} is not {provider.name}'s UKPRN ({provider.ukprn}).",
+            )
+        )
+    return errors
+
+
 @dataclass(frozen=True)
 class RecordKind:
     kind: str  # a Collection.kind value

@@ -27,26 +27,7 @@ def parse(path, *, submission_id: int, streams, progress, error_cap: int) -> Par
 
 def check_header(submission, outcome: ParseOutcome) -> list[LocatedError]:
     """A file for another collection or another provider is the wrong file: reject it."""
-    errors = []
-    recid, ukprn = outcome.header.get("RECID"), outcome.header.get("UKPRN")
-    if recid and recid != submission.collection.recid:
-        errors.append(
-            LocatedError(
-                line=outcome.header_lines.get("RECID"),
-                path="/StudentRecord/Institution/RECID",
-                message=f"RECID {recid} is not this collection's ({submission.collection.recid} for "
-                f"{submission.collection.reference}). Check you chose the right collection.",
-            )
-        )
-    if ukprn and ukprn != submission.provider.ukprn:
-        errors.append(
-            LocatedError(
-                line=outcome.header_lines.get("UKPRN"),
-                path="/StudentRecord/Institution/UKPRN",
-                message=f"UKPRN {ukprn} is not {submission.provider.name}'s UKPRN ({submission.provider.ukprn}).",
-            )
-        )
-    return errors
+    return kinds.header_mismatches(submission, outcome, envelope="/StudentRecord/Institution")
 
 
 # Every stored field except ids and line numbers: "changed" means any of these differs.
