@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from unittest import mock
 
@@ -23,7 +26,7 @@ from portal.tasks import worker_ping
 from student_record.sample_data import write_student_record
 
 from ..factories import CollectionFactory, ProviderFactory, UserFactory
-from ..worker_helpers import RealWorker, closed_port_url, flush_broker, sending_to, wait_for
+from ..worker_helpers import ROOT, RealWorker, closed_port_url, flush_broker, sending_to, wait_for
 
 TOKEN = "metrics-token-for-tests-0123456789"
 
@@ -297,3 +300,26 @@ def test_a_real_worker_s_log_lines_carry_the_submission_and_the_upload_s_request
     assert any("verdict failed" in line["message"] for line in ours), worker.log_tail()
     assert all(line["request_id"] == "web-request-42" for line in ours), ours
     assert all(line["provider"] == provider.ukprn for line in ours if "processing started" in line["message"])
+
+
+# -- docker compose ---------------------------------------------------------------------------
+
+
+def test_compose_healthchecks_use_the_health_endpoints():
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert '"scripts/healthcheck.py", "/health/ready"' in compose
+    assert "inspect ping -d celery@$$HOSTNAME" in compose
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compose_probe_passes_on_200_and_fails_otherwise(live_server):
+    port = live_server.url.rsplit(":", 1)[1]
+    env = {**os.environ, "PORT": port, "ALLOWED_HOSTS": "localhost,portal.example"}
+
+    def probe(path: str) -> int:
+        script = ROOT / "scripts" / "healthcheck.py"
+        return subprocess.run([sys.executable, script, path], env=env, capture_output=True, timeout=30).returncode  # noqa: S603
+
+    assert probe("/health/live") == 0
+    assert probe("/health/ready") == 0
+    assert probe("/metrics") == 1  # 404 without the token
