@@ -33,7 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from accounts.lockout import client_ip
-from collections_app.models import Stage, Submission, SubmissionStatus
+from collections_app.models import CollectionKind, Stage, Submission, SubmissionStatus
 
 from .models import WorkerHeartbeat
 
@@ -67,7 +67,9 @@ class PipelineCollector:
             (row["collection__kind"], row["status"]): row["n"]
             for row in Submission.objects.values("collection__kind", "status").annotate(n=Count("pk"))
         }
-        for kind in sorted({kind for kind, _ in counts}):
+        # Every kind and status, zeros included: a series that appears only once non-zero hides its start.
+        known_kinds = sorted({kind for kind, _ in counts} | set(CollectionKind.values))
+        for kind in known_kinds:
             for status in SubmissionStatus.values:
                 by_status.add_metric([kind, status], counts.get((kind, status), 0))
         yield by_status
@@ -78,9 +80,8 @@ class PipelineCollector:
             "PIPELINE_MAX_ATTEMPTS times); a retry queues one again.",
             labels=["kind"],
         )
-        for (kind, status), n in sorted(counts.items()):
-            if status == SubmissionStatus.ERROR:
-                failed.add_metric([kind], n)
+        for kind in known_kinds:
+            failed.add_metric([kind], counts.get((kind, SubmissionStatus.ERROR), 0))
         yield failed
 
         queued = Submission.objects.filter(status=SubmissionStatus.QUEUED).aggregate(

@@ -323,3 +323,15 @@ def test_the_compose_probe_passes_on_200_and_fails_otherwise(live_server):
     assert probe("/health/live") == 0
     assert probe("/health/ready") == 0
     assert probe("/metrics") == 1  # 404 without the token
+
+
+def test_every_metric_of_the_grafana_dashboard_is_exposed(settings, provider, provider_user):
+    upload(provider, provider_user, sample(provider))
+    worker_ping.apply()
+    Client().get("/health/live")  # a request for django-prometheus to count
+    exposed = {line.split("{")[0].split(" ")[0] for line in metric_lines(settings) if not line.startswith("#")}
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\b((?:portal|django)_[a-z_]+)\b", expr)}
+    assert len(used) >= 10
+    assert used <= exposed, sorted(used - exposed)
