@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from portal.models import WorkerHeartbeat
 from portal.tasks import worker_ping
 from student_record.sample_data import write_student_record
 
-from ..factories import CollectionFactory, ProviderFactory, UserFactory
+from ..factories import CollectionFactory, ProviderFactory, SubmissionFactory, UserFactory
 from ..worker_helpers import ROOT, RealWorker, closed_port_url, flush_broker, sending_to, wait_for
 
 TOKEN = "metrics-token-for-tests-0123456789"
@@ -168,7 +169,7 @@ def test_metrics_want_the_bearer_token(db, settings):
 
 def test_metrics_from_an_allowed_network(db, settings):
     settings.METRICS_TOKEN = ""
-    settings.METRICS_ALLOWED_NETWORKS = [__import__("ipaddress").ip_network("10.1.0.0/16")]
+    settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.1.0.0/16")]
     assert scrape(REMOTE_ADDR="10.2.0.5").status_code == 404
     assert scrape(REMOTE_ADDR="10.1.3.4").status_code == 200
 
@@ -216,8 +217,6 @@ def test_metrics_expose_stage_durations_and_rows_per_second_after_an_upload(sett
 
 
 def test_metrics_count_the_queue_and_failed_jobs(settings, provider, provider_user):
-    from ..factories import SubmissionFactory
-
     SubmissionFactory(provider=provider, status="queued", queued_at=timezone.now() - timedelta(seconds=120))
     SubmissionFactory(provider=provider, status="queued")
     SubmissionFactory(provider=provider, status="error")

@@ -1,6 +1,6 @@
 """The survey platform's account, walked through every URL pattern the portal has: its token reaches the
-survey feed and nothing else (the public API schema and docs aside), and a session of it (it has no
-password, but should one exist) gets 403 on every page."""
+survey feed and nothing else (the public API schema and docs, and the health endpoints, aside), and a
+session of it (it has no password, but should one exist) gets 403 on every page."""
 
 from __future__ import annotations
 
