@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 
 from accounts import permissions
 from accounts.models import Provider
+from core import logs
 from core.audit import audit_record
 from core.errors import ActionRefused
 
@@ -155,6 +156,8 @@ def submission_create(
             file=uploaded_file,
             original_name=uploaded_file.name or "upload.xml",
         )
+        # The rest of this request's log lines, and its task's (headers), carry the submission.
+        logs.bind(submission_id=submission.pk, provider=provider.ukprn)
         _enqueue(submission)
     logger.info("submission %s accepted from %s", submission.pk, user)
     return submission

@@ -1,5 +1,6 @@
 """Settings, read from the environment (django-environ). See README for the variables."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request latency by view and response counts for /metrics (django-prometheus): first and last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The request id (X-Request-ID), user and provider on every log line of the request and its tasks.
+    "portal.middleware.RequestLogContextMiddleware",
     # Marks a session verified once its second factor (TOTP code) was entered.
     "django_otp.middleware.OTPMiddleware",
     # A survey platform session gets 403 on every page (its token reads the survey feed only).
@@ -73,6 +78,7 @@ MIDDLEWARE = [
     "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -265,6 +271,12 @@ PIPELINE_QUEUED_TIMEOUT = env.float("PIPELINE_QUEUED_TIMEOUT", default=60.0)
 PIPELINE_RESEND_AFTER = env.float("PIPELINE_RESEND_AFTER", default=300.0)
 PIPELINE_SWEEP_INTERVAL = env.float("PIPELINE_SWEEP_INTERVAL", default=60.0)
 
+# Health (/health/ready): a worker must have answered beat's ping within WORKER_PING_MAX_AGE s;
+# the broker must accept a connection within HEALTH_BROKER_TIMEOUT s.
+WORKER_PING_INTERVAL = env.float("WORKER_PING_INTERVAL", default=15.0)
+WORKER_PING_MAX_AGE = env.float("WORKER_PING_MAX_AGE", default=60.0)
+HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=2.0)
+
 CELERY_BEAT_SCHEDULE = {
     # Re-queue jobs whose worker was lost and send tasks the broker never got (see above).
     "sweep-submissions": {
@@ -279,6 +291,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=8, minute=0),
     },
     "review-liaison-digest": {"task": "review.send_liaison_digest", "schedule": crontab(hour=8, minute=15)},
+    # The worker's heartbeat for /health/ready (portal/health.py): whichever worker takes it stamps
+    # the time; a ping nobody took within its interval is dropped, not piled up.
+    "worker-ping": {
+        "task": "portal.worker_ping",
+        "schedule": WORKER_PING_INTERVAL,
+        "options": {"expires": WORKER_PING_INTERVAL},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -327,12 +346,36 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Logs: every line carries the request id, user, provider and submission id it was written for
+# (core/logs.py), in the web process and the worker alike. LOG_FORMAT=json: one JSON object a
+# line, for a log store; plain: readable lines (the default with DEBUG=1, i.e. the demo).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "core.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "plain": {"()": "core.logs.PlainFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# The worker logs through the same handler (Celery would otherwise install its own format).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Metrics (/metrics, portal/metrics.py): a scraper sends METRICS_TOKEN as a bearer token, or comes
+# from one of METRICS_ALLOWED_NETWORKS (comma-separated, e.g. 10.0.0.0/8; the client address as
+# TRUSTED_PROXY_COUNT says). With neither set /metrics answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(n, strict=False) for n in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc} (e.g. 10.0.0.0/8,127.0.0.1/32)") from exc
 
 # HTTPS. With DEBUG=0 cookies are Secure and HSTS is sent (browsers honour it only over HTTPS;
 # both also work on http://localhost). Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER
@@ -341,6 +384,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and the scraper speak plain HTTP to the container, behind the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)

@@ -2,8 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from . import health, metrics
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # For load balancers, orchestrators and Prometheus: unauthenticated (metrics: token or network).
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file (?script), not inline: the CSP allows no inline script.
     path(

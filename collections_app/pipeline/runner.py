@@ -30,6 +30,7 @@ from collections_app.models import (
 )
 from collections_app.rules.engine import run_rules
 from collections_app.signals import submission_completed, submission_rejected
+from core import logs
 from core.audit import audit_record
 from core.files import local_path
 
@@ -41,10 +42,18 @@ logger = logging.getLogger(__name__)
 
 
 def submission_process(*, submission_id: int, task_id: str) -> None:
+    # Every line logged while the job runs carries its submission (and provider, once known).
+    with logs.bound(submission_id=submission_id, task_id=task_id or None):
+        _process(submission_id, task_id)
+
+
+def _process(submission_id: int, task_id: str) -> None:
     if not claim(submission_id, task_id):
         logger.info("submission %s: nothing to do for task %s", submission_id, task_id)
         return
     submission = Submission.objects.select_related("collection", "provider").get(pk=submission_id)
+    logs.bind(provider=submission.provider.ukprn)
+    logger.info("submission %s: processing started (task %s)", submission_id, task_id)
     heartbeat = Heartbeat(submission_id, task_id)
     try:
         with heartbeat:
@@ -122,6 +131,11 @@ def _run(submission: Submission, report: ProgressReporter) -> None:
     _finish(submission, kind, task_id, " ".join(m for m in messages if m), timings)
     timings["verdict"] = time.perf_counter() - started
     Submission.objects.filter(pk=submission.pk, task_id=task_id).update(stage_timings=timings)
+    logger.info("submission %s: done in %.1f s (%s)", submission.pk, sum(timings.values()), _timings_text(timings))
+
+
+def _timings_text(timings: dict[str, float]) -> str:
+    return ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in timings.items())
 
 
 class _SchemaProgress:
@@ -166,6 +180,7 @@ def _reject(submission: Submission, task_id: str, errors: list[LocatedError], to
             details={"schema_errors": total},
         )
         submission_rejected.send(sender=Submission, submission=submission)
+    logger.info("submission %s: rejected, %s schema errors (%s)", submission.pk, total, _timings_text(timings))
 
 
 def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages_message: str, timings) -> None:
@@ -229,3 +244,4 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
                 status__in=COMPLETED,  # never the approved one: it stays the approved data until replaced
             ).update(status=SubmissionStatus.SUPERSEDED)
             submission_completed.send(sender=Submission, submission=submission)
+    logger.info("submission %s: verdict %s: %s", submission.pk, status, message)

@@ -569,6 +569,11 @@ MATRIX: dict[str, Route] = {
     "liaison_grid": Route(None, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
     "liaison_grid_csv": Route(None, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
     "liaison_provider": Route(lambda w: {"ukprn": w.a.provider.ukprn}, get=WEB_LIAISON, post=WEB_LIAISON_POST_ONLY),
+    # -- health (public: tasks run eagerly here, so broker and worker are "not configured" and the
+    # portal is ready) and metrics (404 for everyone: no METRICS_TOKEN in the tests' settings)
+    "health-live": Route(None, get=(200,) * 5, post=(405,) * 5),
+    "health-ready": Route(None, get=(200,) * 5, post=(405,) * 5),
+    "metrics": Route(None, get=(404,) * 5, post=(405,) * 5),
     # -- API documentation: public, no data
     "api-schema": Route(None, get=(200,) * 5, post=(405,) * 5),
     "api-docs": Route(None, get=(200,) * 5, post=(405,) * 5),

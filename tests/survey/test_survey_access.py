@@ -1,6 +1,6 @@
 """The survey platform's account, walked through every URL pattern the portal has: its token reaches the
-survey feed and nothing else (the public API schema and docs aside), and a session of it (it has no
-password, but should one exist) gets 403 on every page."""
+survey feed and nothing else (the public API schema and docs, and the health endpoints, aside), and a
+session of it (it has no password, but should one exist) gets 403 on every page."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from accounts.models import Role
 from .go_data import approve, contact_collection, contact_submission, email
 
 SURVEY_ROUTES = {"api:survey-contacts"}
-PUBLIC = {"api-schema", "api-docs"}  # the API's documentation: public, answered to anyone
+# The API's documentation and the health endpoints: public, answered to anyone.
+PUBLIC = {"api-schema", "api-docs", "health-live", "health-ready"}
 # Pages for anyone not signed in (sign in, reset a password by email): a token means nothing to
 # them (anonymous: 200); a session gets 403.
 SIGN_IN = {
