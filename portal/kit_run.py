@@ -97,8 +97,10 @@ def check(args, *, out: TextIO) -> int:
 
     out_dir = args.out or Path.cwd() / f"{args.file.stem}-checks"
     out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     files = _write_csvs(submission, out_dir, with_hin=bool(args.previous))
-    summary = _summary(submission, files, timings={"setup": setup_seconds, "pipeline": pipeline_seconds})
+    timings = {"setup": setup_seconds, "pipeline": pipeline_seconds, "csv": time.perf_counter() - started}
+    summary = _summary(submission, files, timings=timings)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print(out, args, submission, summary, out_dir, show=args.show)
     return EXIT_PASSED if submission.status == SubmissionStatus.PASSED else EXIT_FAILED
