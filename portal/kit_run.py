@@ -64,7 +64,7 @@ def check(args, *, out: TextIO) -> int:
     provider = Provider.objects.create(
         name=f"Provider {header['UKPRN']}",
         ukprn=header["UKPRN"],
-        instid=header.get("INSTID") or "0000",
+        instid=args.instid or header.get("INSTID") or "0000",
         email_domains=list(args.email_domain),
         switchboard_numbers=list(args.switchboard),
     )

@@ -61,6 +61,11 @@ def argument_parser() -> argparse.ArgumentParser:
         help="contacts: the cohort (default: from the population's DATELEFT dates)",
     )
     parser.add_argument(
+        "--instid",
+        help="Student record: the provider's INSTID as the portal holds it, if the file might give another "
+        "(rule SR.INSTID.01; default: the file's own, so that rule cannot fail)",
+    )
+    parser.add_argument(
         "--email-domain",
         action="append",
         default=[],
@@ -109,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         path = getattr(args, name)
         if path is not None and not path.is_file():
             parser.error(f"{path}: no such file")
+    if args.instid is not None and not (len(args.instid) == 4 and args.instid.isdigit()):
+        parser.error(f"--instid {args.instid}: an INSTID is 4 digits")
     if args.previous and args.population:
         parser.error("--previous is for a Student record, --population for contact details: not both")
     with tempfile.TemporaryDirectory(prefix="portal-validate-") as tmp:
