@@ -356,8 +356,12 @@ def _print(out: TextIO, args, submission: Submission, summary: dict, out_dir: Pa
     else:
         out.write(
             f"Verdict: {submission.get_status_display().upper()}, {summary['errors']:,} errors and "
-            f"{summary['warnings']:,} warnings ({submission.stage_message})\n"
+            f"{summary['warnings']:,} warnings.\n"
         )
+        # The portal's own summary after its first sentence (which repeats the counts): the linking.
+        more = submission.stage_message.split(". ", 1)[1] if ". " in submission.stage_message else ""
+        if more:
+            out.write(more + "\n")
         failing = RuleResult.objects.filter(submission=submission, failure_count__gt=0).order_by(
             "severity", "-failure_count", "code"
         )
