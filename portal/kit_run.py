@@ -33,6 +33,7 @@ from collections_app.pipeline.runner import submission_process
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS
 from collections_app.rules.registry import get_rule
 from collections_app.services import submission_store
+from collections_app.signals import submission_completed, submission_rejected
 from contacts.models import PopulationBuild, PopulationEntry
 from core.csv import csv_write
 from hin import exports as hin_exports
@@ -56,6 +57,9 @@ class KitUsageError(Exception):
 def check(args, *, out: TextIO) -> int:
     started = time.perf_counter()
     _sqlite_pragmas()
+    # Nobody to tell that processing finished: the kit's uploader has no inbox.
+    submission_completed.disconnect(sender=Submission, dispatch_uid="review.submission_processed")
+    submission_rejected.disconnect(sender=Submission, dispatch_uid="review.submission_rejected")
     _create_tables()
     setup_seconds = time.perf_counter() - started
 

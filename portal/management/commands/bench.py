@@ -82,6 +82,7 @@ class Command(BaseCommand):
             help="with --with-previous: share of students with a planted year-on-year problem",
         )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark submissions' rows")
+        parser.add_argument("--repeat", type=int, default=3, help="kit: runs of lxml alone and of the kit, best taken")
 
     def handle(self, *args, **opts):
         if opts["which"] == "contacts":
@@ -298,35 +299,48 @@ class Command(BaseCommand):
                 f"generated {summary.students:,} students / {summary.instances:,} instances, "
                 f"{path.stat().st_size / 1e6:.1f} MB"
             )
-            cpu_started = time.process_time()
-            baseline = lxml_alone(path)
-            baseline_cpu = time.process_time() - cpu_started
             command = [sys.executable, "-m", "portal.validate_kit", str(path), "--out", str(Path(tmp) / "out")]
             if opts["with_previous"]:
-                baseline_previous = lxml_alone(previous_path)
                 command += ["--previous", str(previous_path)]
-            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            # The kit's own environment: it overrides the database, broker and storage itself.
-            run = subprocess.run(  # noqa: S603 (our own interpreter and module)
-                command, cwd=settings.BASE_DIR, env=os.environ.copy(), capture_output=True, text=True, check=False
-            )
-            total = time.perf_counter() - started
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
-            if run.returncode not in (0, 1):
-                raise CommandError(f"portal-validate exited {run.returncode}: {run.stderr or run.stdout}")
+            # Best of --repeat runs of each, taken in turns: on a shared machine waiting for a core
+            # only ever adds time, so the fastest run is the closest to the work itself.
+            runs = []
+            for _ in range(max(1, opts["repeat"])):
+                cpu_started = time.process_time()
+                baseline = lxml_alone(path)
+                runs.append(("lxml", baseline, time.process_time() - cpu_started))
+                children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                started = time.perf_counter()
+                run = subprocess.run(  # noqa: S603 (our own interpreter and module)
+                    command, cwd=settings.BASE_DIR, env=os.environ.copy(), capture_output=True, text=True, check=False
+                )
+                total = time.perf_counter() - started
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
+                if run.returncode not in (0, 1):
+                    raise CommandError(f"portal-validate exited {run.returncode}: {run.stderr or run.stdout}")
+                runs.append(("kit", total, cpu))
+            baseline, baseline_cpu = min((wall, cpu) for what, wall, cpu in runs if what == "lxml")
+            total, cpu = min((wall, cpu) for what, wall, cpu in runs if what == "kit")
+            baseline_previous = lxml_alone(previous_path) if opts["with_previous"] else 0.0
             result = json.loads((Path(tmp) / "out" / "summary.json").read_text(encoding="utf-8"))
         self.stdout.write(
             f"kit verdict: {result['verdict']}, {result['errors']:,} errors, {result['warnings']:,} warnings "
             f"(exit status {run.returncode})"
         )
         seconds = result["seconds"]
-        self.stdout.write(f"{'step':<10}{'seconds':>10}")
+        self.stdout.write(f"{'step (last run)':<16}{'seconds':>4}")
         for step in ("setup", "schema", "loading", "rules", "linking", "verdict", "csv"):
             if step in seconds:
                 self.stdout.write(f"{step:<10}{seconds[step]:>10.2f}")
         self.stdout.write(f"{'process':<10}{total:>10.2f}  (portal-validate end to end, start-up included)")
+        self.stdout.write(
+            "runs (wall seconds, taken in turns): lxml alone "
+            + ", ".join(f"{wall:.2f}" for what, wall, _cpu in runs if what == "lxml")
+            + "; kit "
+            + ", ".join(f"{wall:.2f}" for what, wall, _cpu in runs if what == "kit")
+            + f"; best of {len(runs) // 2} each below"
+        )
         self.stdout.write(f"lxml alone (parse + XSD validate): {baseline:.2f} s")
         self.stdout.write(f"ratio, kit end to end / lxml alone: {total / baseline:.2f}x")
         self.stdout.write(
