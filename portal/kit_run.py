@@ -382,11 +382,16 @@ def _print(out: TextIO, args, submission: Submission, summary: dict, out_dir: Pa
             out.write(f"HIN reports (year-on-year findings): {reports}\n")
         elif collection.kind == CollectionKind.STUDENT_RECORD:
             out.write("No --previous: the HIN year-on-year checks (reports A-D) did not run.\n")
+        elif not args.population:
+            out.write(
+                "No --population: every graduate fails GO.POP.01, as in the portal before a population is built.\n"
+            )
         first = list(collection_selectors.failures_for(submission=submission)[:show])
         if first:
             out.write(f"\nFirst {len(first)} failures, in file order:\n")
             for failure in first:
-                out.write(f"  line {failure.line} {failure.code} {failure.husid or ''}: {failure.message}\n")
+                where = f"line {failure.line}" if failure.line else "no line"  # e.g. a population graduate
+                out.write(f"  {where} {failure.code} {failure.husid or ''}: {failure.message}\n")
     out.write(f"\nFiles in {out_dir}:\n")
     for name, rows in summary["files"].items():
         out.write(f"  {name} ({rows:,} row{'s' if rows != 1 else ''})\n")
