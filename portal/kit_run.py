@@ -32,10 +32,11 @@ from collections_app.models import Collection, CollectionKind, RuleResult, Submi
 from collections_app.pipeline.runner import submission_process
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS
 from collections_app.rules.registry import get_rule
-from collections_app.services import submission_store
+from collections_app.services import submission_store, upload_file_check
 from collections_app.signals import submission_completed, submission_rejected
 from contacts.models import PopulationBuild, PopulationEntry
 from core.csv import csv_write
+from core.errors import ActionRefused
 from hin import exports as hin_exports
 from hin import selectors as hin_selectors
 from review.services import submission_approve_historical
@@ -63,6 +64,15 @@ def check(args, *, out: TextIO) -> int:
     _create_tables()
     setup_seconds = time.perf_counter() - started
 
+    refusal = _refusal(args.file)
+    if refusal:
+        # Refused at upload, before any check: no submission, nothing to write but the summary.
+        out.write(f"{args.file.name}: the portal would refuse this upload: {refusal}\n")
+        out_dir = args.out or Path.cwd() / f"{args.file.stem}-checks"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        summary = {"file": args.file.name, "verdict": "refused", "message": refusal, "rules": {}, "files": {}}
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        return EXIT_FAILED
     kind = KINDS[args.kind] if args.kind else _kind_of(args.file)
     header = _header(args.file, kind)
     provider = Provider.objects.create(
@@ -108,6 +118,17 @@ def check(args, *, out: TextIO) -> int:
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print(out, args, submission, summary, out_dir, show=args.show)
     return EXIT_PASSED if submission.status == SubmissionStatus.PASSED else EXIT_FAILED
+
+
+def _refusal(path: Path) -> str | None:
+    """What the upload form would say instead of accepting the file (empty, too large, not
+    UTF-8, not XML), or None."""
+    with open(path, "rb") as handle:
+        try:
+            upload_file_check(File(handle, name=path.name))
+        except ActionRefused as refused:
+            return refused.message
+    return None
 
 
 def _sqlite_pragmas() -> None:

@@ -11,7 +11,8 @@ per rule and the first failures, and writes the CSV files the portal offers for 
 
 This module only reads the arguments and configures Django (settings come from the environment,
 so it sets the environment before Django starts); the work is in portal.kit_run, imported once
-Django is set up because importing models needs it. Exit codes: 0 passed, 1 failed or rejected,
+Django is set up because importing models needs it. Exit codes: 0 passed, 1 failed, rejected (or
+refused as the upload form would),
 2 usage error (bad arguments, unreadable files, a population of another provider), 3 the check
 itself broke (a processing error: please report it).
 """
@@ -37,7 +38,7 @@ def argument_parser() -> argparse.ArgumentParser:
         prog="portal-validate",
         description="Check a Student record or Graduate Outcomes contact details file offline, with the "
         "portal's own checks, and write the CSV files the portal offers.",
-        epilog="Exit status: 0 passed, 1 failed or rejected, 2 usage error, 3 the check itself broke.",
+        epilog="Exit status: 0 passed, 1 failed, rejected or refused, 2 usage error, 3 the check itself broke.",
     )
     parser.add_argument("file", type=Path, help="the XML file to check")
     parser.add_argument(

@@ -255,3 +255,16 @@ def test_the_console_script_is_installed_with_the_project():
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "portal-validate"]
     assert script.value == "portal.validate_kit:main"
     assert 'portal-validate = "portal.validate_kit:main"' in (PROJECT / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "The file is empty."), (b"HUSID,NUMHUS\n1,2\n", "This file is not XML.")],
+)
+def test_a_file_the_upload_form_refuses_is_refused_with_its_words(tmp_path, content, message):
+    path = tmp_path / "upload.xml"
+    path.write_bytes(content)
+    run, summary, _out = kit(tmp_path, str(path))
+    assert run.returncode == 1, run.stderr
+    assert summary["verdict"] == "refused"
+    assert f"the portal would refuse this upload: {message}" in run.stdout
