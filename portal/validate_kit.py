@@ -11,10 +11,9 @@ per rule and the first failures, and writes the CSV files the portal offers for 
 
 This module only reads the arguments and configures Django (settings come from the environment,
 so it sets the environment before Django starts); the work is in portal.kit_run, imported once
-Django is set up because importing models needs it. Exit codes: 0 passed, 1 failed, rejected (or
-refused as the upload form would),
-2 usage error (bad arguments, unreadable files, a population of another provider), 3 the check
-itself broke (a processing error: please report it).
+Django is set up because importing models needs it. Exit codes: 0 passed; 1 failed, rejected, or
+refused as the upload form would; 2 usage error (bad arguments, unreadable files, a population of
+another provider); 3 the check itself broke (a processing error: please report it).
 """
 
 from __future__ import annotations
