@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
@@ -18,8 +20,9 @@ def submission_filename(submission: Submission, what: str) -> str:
     return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
 
 
-def failures_csv(queryset: QuerySet[RuleFailure], filename: str) -> StreamingHttpResponse:
-    rows = queryset.values_list(
+def failure_rows(queryset: QuerySet[RuleFailure]) -> Iterator[tuple]:
+    """The rows of the failures CSV (FAILURE_HEADER), for the download and the offline kit."""
+    return queryset.values_list(
         "code",
         "severity",
         "line",
@@ -31,10 +34,15 @@ def failures_csv(queryset: QuerySet[RuleFailure], filename: str) -> StreamingHtt
         "value",
         "message",
     ).iterator(chunk_size=2000)
-    return csv_response(filename, FAILURE_HEADER, rows)
+
+
+def failures_csv(queryset: QuerySet[RuleFailure], filename: str) -> StreamingHttpResponse:
+    return csv_response(filename, FAILURE_HEADER, failure_rows(queryset))
+
+
+def schema_error_rows(queryset: QuerySet[SchemaError]) -> Iterator[tuple]:
+    return queryset.values_list("line", "record", "path", "message").iterator()
 
 
 def schema_errors_csv(queryset: QuerySet[SchemaError], filename: str) -> StreamingHttpResponse:
-    return csv_response(
-        filename, SCHEMA_ERROR_HEADER, queryset.values_list("line", "record", "path", "message").iterator()
-    )
+    return csv_response(filename, SCHEMA_ERROR_HEADER, schema_error_rows(queryset))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts import permissions
@@ -124,7 +124,11 @@ def failures_for(
         )
     descending = bool(sort) and sort.startswith("-")
     fields = FAILURE_SORTS.get((sort or "line").lstrip("-"), FAILURE_SORTS["line"])
-    return queryset.order_by(*(f"-{f}" if descending else f for f in fields))
+    # NULLs (a failure of the whole file has no line) placed as PostgreSQL places them by default,
+    # on SQLite too: the offline kit's CSV equals the portal's.
+    return queryset.order_by(
+        *(F(f).desc(nulls_first=True) if descending else F(f).asc(nulls_last=True) for f in fields)
+    )
 
 
 def schema_errors_for(*, submission: Submission) -> QuerySet[SchemaError]:

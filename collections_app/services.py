@@ -79,7 +79,8 @@ def collection_check_open(*, collection: Collection, at=None) -> None:
         )
 
 
-def _check_file(uploaded_file: UploadedFile) -> None:
+def upload_file_check(uploaded_file: UploadedFile) -> None:
+    """Refuse a file no upload may be: empty, too large, not UTF-8, not XML (also the offline kit)."""
     if uploaded_file.size == 0:
         raise ActionRefused(
             "The file is empty. Choose the XML file exported from your student records system.", code="empty_file"
@@ -146,7 +147,7 @@ def submission_create(
             f"{collection.get_kind_display()} files cannot be processed by the portal yet.", code="kind_not_supported"
         )
     collection_check_open(collection=collection, at=at)
-    _check_file(uploaded_file)
+    upload_file_check(uploaded_file)
 
     with transaction.atomic():
         submission = submission_store(

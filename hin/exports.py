@@ -73,9 +73,13 @@ def hin_report_csv(*, submission: Submission, failures: QuerySet[RuleFailure], f
     return csv_response(filename, HIN_REPORT_HEADER, hin_report_rows(submission=submission, failures=failures))
 
 
-def hin_target_list_csv(queryset: QuerySet[Instance], filename: str) -> StreamingHttpResponse:
-    rows = queryset.values_list(
+def hin_target_list_rows(queryset: QuerySet[Instance]) -> Iterator[tuple]:
+    """The rows of the HIN Target List CSV (TARGET_LIST_HEADER), for the download and the offline kit."""
+    return queryset.values_list(
         "line", "husid", "numhus", "student__ownstu", "fnames", "surname", "birthdte", "ptitle", "qualaim", "comdate",
         "mode",
     ).iterator(chunk_size=CHUNK)  # fmt: skip
-    return csv_response(filename, TARGET_LIST_HEADER, rows)
+
+
+def hin_target_list_csv(queryset: QuerySet[Instance], filename: str) -> StreamingHttpResponse:
+    return csv_response(filename, TARGET_LIST_HEADER, hin_target_list_rows(queryset))

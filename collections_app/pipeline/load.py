@@ -181,7 +181,9 @@ def _batches(rows_file: Path) -> Iterator[list[list[str | None]]]:
     batch: list[list[str | None]] = []
     with open(rows_file, encoding="utf-8") as handle:
         for line in handle:
-            batch.append([_unescape(value) for value in line.rstrip("\n").split("\t")])
+            values = line.rstrip("\n").split("\t")
+            # Most values have no backslash at all: only the others go through _unescape.
+            batch.append(values if "\\" not in line else [_unescape(v) if "\\" in v else v for v in values])
             if len(batch) >= BATCH:
                 yield batch
                 batch = []

@@ -58,3 +58,14 @@ def test_bench_contacts_runs_the_contact_pipeline_and_reports_against_lxml(db):
     # A second run replaces the first: its records and population are gone.
     call_command("bench", "contacts", "--graduates", "100", stdout=io.StringIO())
     assert not Graduate.objects.exists() and not PopulationBuild.objects.exists()
+
+
+def test_bench_kit_times_portal_validate_next_to_lxml_alone(db):
+    out = io.StringIO()
+    call_command("bench", "kit", "--instances", "300", "--repeat", "2", stdout=out)
+    output = out.getvalue()
+    assert re.search(r"kit verdict: failed, [\d,]+ errors, 0 warnings \(exit status 1\)", output), output
+    assert re.search(r"^schema +\d+\.\d\d$", output, re.M)
+    assert re.search(r"runs \(wall seconds, taken in turns\): lxml alone [\d.]+, [\d.]+; kit [\d.]+, [\d.]+", output)
+    assert re.search(r"ratio, kit end to end / lxml alone: \d+\.\d\dx", output)
+    assert not Submission.objects.exists()  # the kit's database is its own, not this one

@@ -2,17 +2,25 @@
 configured database next to lxml alone parsing and XSD-validating the same file;
 `manage.py bench contacts --graduates 200000` does the same for a Graduate Outcomes contact
 details cohort (with its population, so the population rules have something to check).
+`manage.py bench kit --instances 100000` runs the offline validation kit (`portal-validate`, a
+new process on its own throwaway SQLite database, whatever this command's database) on the
+same kind of file, next to lxml alone.
 
 With `--with-previous`, the year before (same size, same students) is loaded first as the
 provider's approved previous-year submission, so the linking stage links 100,000 against
 100,000 and its time is reported on its own."""
 
+import json
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -51,10 +59,13 @@ def lxml_alone(path: Path, schema_file: Path = SCHEMA_FILE, record_tag: str = "S
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark: `bench ingest --instances N [--with-previous]`, `bench contacts --graduates N`."
+    help = (
+        "Run a benchmark: `bench ingest --instances N [--with-previous]`, `bench contacts --graduates N`, "
+        "`bench kit --instances N [--with-previous]`."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("which", choices=["ingest", "contacts"])
+        parser.add_argument("which", choices=["ingest", "contacts", "kit"])
         parser.add_argument("--instances", type=int, default=100_000)
         parser.add_argument("--graduates", type=int, default=200_000, help="contacts: graduates in the cohort file")
         parser.add_argument("--defect-rate", type=float, default=0.01)
@@ -71,10 +82,13 @@ class Command(BaseCommand):
             help="with --with-previous: share of students with a planted year-on-year problem",
         )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark submissions' rows")
+        parser.add_argument("--repeat", type=int, default=3, help="kit: runs of lxml alone and of the kit, best taken")
 
     def handle(self, *args, **opts):
         if opts["which"] == "contacts":
             return self.bench_contacts(opts)
+        if opts["which"] == "kit":
+            return self.bench_kit(opts)
         n = opts["instances"]
         with_previous = opts["with_previous"]
         provider, user = _bench_provider()
@@ -253,6 +267,92 @@ class Command(BaseCommand):
         self.stdout.write(f"peak RSS: {rss_after / 1024:.0f} MB (before the pipeline: {rss_before / 1024:.0f} MB)")
         if not opts["keep"]:
             _retire_bench_contacts(collection)
+
+    def bench_kit(self, opts) -> None:
+        """The offline validation kit on a bench file, as a provider runs it (a new process:
+        Python and Django start-up, tables, the pipeline, the CSV files), next to lxml alone."""
+        n = opts["instances"]
+        ukprn, instid = "19999999", "9999"
+        previous_population = SamplePopulation(REPORTING_YEAR - 1, PREVIOUS_SEED, n, defect_rate=0.0)
+        with tempfile.TemporaryDirectory() as tmp:
+            path, previous_path = Path(tmp) / "bench.xml", Path(tmp) / "previous.xml"
+            if opts["with_previous"]:
+                with open(previous_path, "w", encoding="utf-8") as out:
+                    write_student_record(
+                        out, instances=n, recid=f"{(REPORTING_YEAR - 1) % 100:02d}051", instid=instid, ukprn=ukprn,
+                        reporting_year=REPORTING_YEAR - 1, seed=PREVIOUS_SEED,
+                    )  # fmt: skip
+            with open(path, "w", encoding="utf-8") as out:
+                summary = write_student_record(
+                    out,
+                    instances=n,
+                    recid=f"{REPORTING_YEAR % 100:02d}051",
+                    instid=instid,
+                    ukprn=ukprn,
+                    reporting_year=REPORTING_YEAR,
+                    seed=SEED,
+                    defect_rate=opts["defect_rate"],
+                    next_year_of=previous_population if opts["with_previous"] else None,
+                    hin_defect_rate=opts["hin_defect_rate"] if opts["with_previous"] else 0.0,
+                )
+            self.stdout.write(
+                f"generated {summary.students:,} students / {summary.instances:,} instances, "
+                f"{path.stat().st_size / 1e6:.1f} MB"
+            )
+            command = [sys.executable, "-m", "portal.validate_kit", str(path), "--out", str(Path(tmp) / "out")]
+            if opts["with_previous"]:
+                command += ["--previous", str(previous_path)]
+            # Best of --repeat runs of each, taken in turns: on a shared machine waiting for a core
+            # only ever adds time, so the fastest run is the closest to the work itself.
+            runs = []
+            for _ in range(max(1, opts["repeat"])):
+                cpu_started = time.process_time()
+                baseline = lxml_alone(path)
+                runs.append(("lxml", baseline, time.process_time() - cpu_started))
+                children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                started = time.perf_counter()
+                run = subprocess.run(  # noqa: S603 (our own interpreter and module)
+                    command, cwd=settings.BASE_DIR, env=os.environ.copy(), capture_output=True, text=True, check=False
+                )
+                total = time.perf_counter() - started
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
+                if run.returncode not in (0, 1):
+                    raise CommandError(f"portal-validate exited {run.returncode}: {run.stderr or run.stdout}")
+                runs.append(("kit", total, cpu))
+            baseline, baseline_cpu = min((wall, cpu) for what, wall, cpu in runs if what == "lxml")
+            total, cpu = min((wall, cpu) for what, wall, cpu in runs if what == "kit")
+            baseline_previous = lxml_alone(previous_path) if opts["with_previous"] else 0.0
+            result = json.loads((Path(tmp) / "out" / "summary.json").read_text(encoding="utf-8"))
+        self.stdout.write(
+            f"kit verdict: {result['verdict']}, {result['errors']:,} errors, {result['warnings']:,} warnings "
+            f"(exit status {run.returncode})"
+        )
+        seconds = result["seconds"]
+        self.stdout.write(f"{'step (last run)':<16}{'seconds':>4}")
+        for step in ("setup", "schema", "loading", "rules", "linking", "verdict", "csv"):
+            if step in seconds:
+                self.stdout.write(f"{step:<10}{seconds[step]:>10.2f}")
+        self.stdout.write(f"{'process':<10}{total:>10.2f}  (portal-validate end to end, start-up included)")
+        self.stdout.write(
+            "runs (wall seconds, taken in turns): lxml alone "
+            + ", ".join(f"{wall:.2f}" for what, wall, _cpu in runs if what == "lxml")
+            + "; kit "
+            + ", ".join(f"{wall:.2f}" for what, wall, _cpu in runs if what == "kit")
+            + f"; best of {len(runs) // 2} each below"
+        )
+        self.stdout.write(f"lxml alone (parse + XSD validate): {baseline:.2f} s")
+        self.stdout.write(f"ratio, kit end to end / lxml alone: {total / baseline:.2f}x")
+        self.stdout.write(
+            f"CPU time: kit process {cpu:.2f} s, lxml alone {baseline_cpu:.2f} s, "
+            f"ratio {cpu / baseline_cpu if baseline_cpu else 0:.2f}x"
+        )
+        if opts["with_previous"]:
+            both = baseline + baseline_previous
+            self.stdout.write(
+                f"with last year's file too: lxml alone on both files {both:.2f} s, ratio {total / both:.2f}x; "
+                f"HIN reports: {result.get('hin_reports')}"
+            )
 
     def load_previous_year(self, tmp: Path, collection, provider, user, population: SamplePopulation) -> Submission:
         """Year N through the real pipeline, then approved as import_history does."""
