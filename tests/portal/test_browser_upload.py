@@ -35,6 +35,13 @@ def test_upload_shows_progress_verdict_and_failures(
     assert page.locator("#pipeline-progress").get_attribute("value") == "100"
     assert page.locator("#status-badge").inner_text().strip() == "Failed"
     assert "instances" in page.locator(".stats").inner_text()
+    # What to fix first (issue 12, item 1): the verdict, then failing errors, then approval; the
+    # rules that passed folded into one closed line.
+    tops = [page.locator(sel).bounding_box()["y"] for sel in ("#verdict", "#rules-error-table", "#approval")]
+    assert tops == sorted(tops), tops
+    passed = page.locator("#rules-passed")
+    expect(passed.locator("summary")).to_contain_text("passed with no failures")
+    expect(passed.locator("table")).to_be_hidden()
 
     # Drill down into one failing rule, then its CSV.
     page.locator("#rules a", has_text="View").first.click()
