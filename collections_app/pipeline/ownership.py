@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 STAGE_SPAN = {
     Stage.SCHEMA: (0, 55),
     Stage.LOADING: (55, 75),
-    Stage.RULES: (75, 92),
-    Stage.LINKING: (92, 99),
+    Stage.RULES: (75, 90),
+    Stage.LINKING: (90, 96),
+    Stage.CREDIBILITY: (96, 99),
 }
 
 
