@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -22,7 +22,7 @@ from accounts.models import Provider
 from core.audit import audit_record
 from core.errors import ActionRefused
 
-from . import kinds
+from . import kinds, selectors
 from .models import (
     COMPLETED,
     CURRENT_STATUSES,
@@ -243,6 +243,84 @@ def submission_recheck(*, submission: Submission, user) -> Submission:
         _enqueue(again)
     logger.info("submission %s re-checked as %s by %s", submission.pk, again.pk, user)
     return again
+
+
+def submission_is_rerunnable(*, submission: Submission, user) -> bool:
+    """Whether `user` may re-run the checks of `submission` in place (see submission_rerun)."""
+    try:
+        _rerun_check(submission=submission, user=user)
+    except ActionRefused:
+        return False
+    return True
+
+
+def _rerun_check(*, submission: Submission, user) -> None:
+    if permissions.is_liaison(user):
+        pass
+    elif permissions.is_staff_of(user, submission.provider):
+        current = selectors.current_submission(provider=submission.provider, collection=submission.collection)
+        if current is None or current.pk != submission.pk:
+            raise ActionRefused(
+                "You can re-run the checks of your current submission only: this one has been replaced.",
+                code="not_current",
+            )
+    else:
+        raise ActionRefused("You can only re-run your own provider's submissions.", code="forbidden")
+    if submission.is_in_flight:
+        raise ActionRefused(
+            "This submission is still being processed: wait for its result before re-running its checks.",
+            code="in_flight",
+        )
+    if submission.status not in RECHECKABLE:
+        raise ActionRefused(
+            "Only a submission whose records were stored and checked (failed, passed or approved) can be re-run.",
+            code="not_rerunnable",
+        )
+    if not kinds.is_registered(submission.collection.kind):
+        raise ActionRefused(
+            f"{submission.collection.get_kind_display()} files cannot be processed by the portal yet.",
+            code="kind_not_supported",
+        )
+
+
+def submission_rerun(*, submission: Submission, user) -> Submission:
+    """Run the rules, the kind's later stages (linking, credibility) and the verdict again on the
+    records already stored, in place: the same submission is queued with `rerun_from_status` set,
+    and the runner skips the schema and loading stages (pipeline/runner.py). Failures are replaced
+    rule by rule in one transaction each, so a re-run stopped anywhere and run again ends with the
+    same rows. An approved submission stays approved: if it no longer passes, the verdict marks it
+    (`approved_no_longer_passes`) for liaison. Audited. Unlike submission_recheck, nothing new is
+    created and the collection need not be open (liaison re-runs after a tolerance changes)."""
+    _rerun_check(submission=submission, user=user)
+    now = timezone.now()
+    with transaction.atomic():
+        check_none_in_flight(provider=submission.provider, collection=submission.collection)
+        queued = Submission.objects.filter(pk=submission.pk, status=submission.status).update(
+            status=SubmissionStatus.QUEUED,
+            stage=Stage.QUEUED,
+            progress=0,
+            task_id="",
+            error_message="",
+            queued_at=now,
+            task_sent_at=None,
+            attempts=0,
+            rerun_from_status=submission.status,
+            rerun_count=F("rerun_count") + 1,
+        )
+        if not queued:
+            raise ActionRefused("This submission changed meanwhile: reload the page and try again.", code="conflict")
+        audit_record(
+            actor=user,
+            action="submission.rerun",
+            summary=f"Re-running the checks of submission {submission.pk} ({submission.status}) on its stored "
+            "records, without a new upload.",
+            submission=submission,
+            details={"from_status": submission.status},
+        )
+        submission.refresh_from_db()
+        _enqueue(submission)
+    logger.info("submission %s re-run by %s", submission.pk, user)
+    return submission
 
 
 def _seconds(value: float) -> str:
