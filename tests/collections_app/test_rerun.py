@@ -3,6 +3,7 @@ upload, the same records; failures replaced; an approved submission stays approv
 when it no longer passes."""
 
 import pytest
+from django.db.models import Q
 
 from audit.models import AuditEvent
 from collections_app.models import RuleFailure, RuleResult, Severity, Submission, SubmissionStatus
@@ -176,3 +177,81 @@ def test_the_api_queues_a_rerun(gender_changed, provider_user, django_capture_on
     gender_changed.refresh_from_db()
     assert gender_changed.status == SubmissionStatus.PASSED and gender_changed.rerun_count == 1
     assert rows(gender_changed)[0][0] == "HIN5b"
+
+
+# A re-run through a real worker, killed mid-way. --------------------------------------------------
+
+
+def _state(submission_id):
+    submission = Submission.objects.get(pk=submission_id)
+    failures = sorted(
+        RuleFailure.objects.filter(submission=submission_id).values_list(
+            "code", "severity", "instance_id", "student_id", "other_instance_id", "line", "husid", "numhus",
+            "field", "value", "message",
+        )
+    )  # fmt: skip
+    results = sorted(RuleResult.objects.filter(submission=submission_id).values_list("code", "failure_count"))
+    cells = sorted(
+        CredibilityCell.objects.filter(submission=submission_id).values_list(
+            "table", "category", "count", "previous_count", "approved_count", "flagged"
+        )
+    )
+    verdict = (submission.status, submission.error_count, submission.warning_count, submission.rerun_from_status)
+    return verdict, failures, results, cells
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rerun_whose_worker_is_killed_ends_with_the_rows_of_an_uninterrupted_one(
+    require_postgres, require_redis, settings, tmp_path
+):
+    import io
+    import time
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from collections_app.services import submission_create
+    from student_record.sample_data import write_student_record
+
+    from ..factories import CollectionFactory, LiaisonFactory, ProviderFactory, UserFactory
+    from ..worker_helpers import FAST_HEARTBEAT, RealWorker, flush_broker, sending_to, wait_for
+
+    provider = ProviderFactory()
+    user = UserFactory(provider=provider)
+    liaison = LiaisonFactory()
+    collection = CollectionFactory()
+    out = io.StringIO()
+    write_student_record(out, instances=60_000, recid="23051", instid=provider.instid, ukprn=provider.ukprn,
+                         reporting_year=2023, seed=7, defect_rate=0.01)  # fmt: skip
+    row = Submission.objects.filter(provider=provider)
+    done = ~Q(status__in=["queued", "processing"])
+
+    flush_broker(require_redis)
+    worker = RealWorker(broker_url=require_redis, media_root=settings.MEDIA_ROOT, log_dir=tmp_path, env=FAST_HEARTBEAT)
+    with worker, sending_to(require_redis):
+        worker.wait_ready()
+        upload = SimpleUploadedFile("big.xml", out.getvalue().encode(), content_type="application/xml")
+        submission = submission_create(collection=collection, provider=provider, user=user, uploaded_file=upload)
+        wait_for(lambda: row.filter(done).exists(), 180, "the upload's verdict")
+        uploaded = _state(submission.pk)
+        assert uploaded[0][0] == "failed" and uploaded[1], worker.log_tail()
+
+        submission_rerun(submission=row.get(), user=liaison)
+        wait_for(lambda: row.filter(done).exists(), 120, "the uninterrupted re-run")
+        uninterrupted = _state(submission.pk)
+
+        submission_rerun(submission=row.get(), user=liaison)
+        # Killed once some rules' failures are already replaced and others not yet.
+        wait_for(lambda: row.filter(status="processing", stage="rules", progress__gt=75).exists(), 60, "rules")
+        first_task = row.get().task_id
+        assert worker.kill_pool_children(), "no pool process to kill"
+        killed = time.monotonic()
+        wait_for(lambda: row.filter(done).exists(), 120, "the redelivered re-run")
+        took = time.monotonic() - killed
+        killed_state = _state(submission.pk)
+    after = row.get()
+    assert after.task_id == first_task and after.attempts == 2, worker.log_tail()
+    assert after.rerun_count == 2 and Submission.objects.count() == 1
+    assert killed_state == uninterrupted
+    assert uninterrupted == uploaded  # the same records give the same rows and verdict
+    assert Instance.objects.filter(submission=submission).count() == 60_000
+    print(f"\nre-run killed mid-rules: verdict {took:.1f} s after the kill")
