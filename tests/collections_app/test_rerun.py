@@ -105,12 +105,10 @@ def broken_rule():
     """An error rule that fires on every instance until it is 'fixed'."""
 
     def sql(ctx):
-        if _FIXED["fixed"]:
-            return "SELECT NULL, NULL, NULL, '', '', '', '', '' WHERE 1 = 0", {}
         return (
             "SELECT i.id, i.student_id, i.line, i.husid, i.numhus, 'QUALAIM', i.qualaim, 'broken' "
-            "FROM sr_instance i WHERE i.submission_id = %(sid)s",
-            {"sid": ctx.submission_id},
+            "FROM sr_instance i WHERE i.submission_id = %(sid)s AND NOT %(fixed)s",
+            {"sid": ctx.submission_id, "fixed": _FIXED["fixed"]},
         )
 
     sql.__doc__ = "A rule with a bug."
