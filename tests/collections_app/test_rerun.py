@@ -253,3 +253,26 @@ def test_a_rerun_whose_worker_is_killed_ends_with_the_rows_of_an_uninterrupted_o
     assert uninterrupted == uploaded  # the same records give the same rows and verdict
     assert Instance.objects.filter(submission=submission).count() == 60_000
     print(f"\nre-run killed mid-rules: verdict {took:.1f} s after the kill")
+
+
+def test_a_rerun_that_stops_with_an_error_leaves_an_approved_submission_approved(
+    gender_changed, provider, liaison, django_capture_on_commit_callbacks
+):
+    review_services.tolerance_set(collection=gender_changed.collection, code="HIN5b", user=liaison, percent=100)
+    review_services.submission_approve(submission=gender_changed, user=ApproverFactory(provider=provider))
+    before = rows(gender_changed)
+
+    def sql(ctx):
+        raise RuntimeError("the rule's SQL could not be built")
+
+    sql.__doc__ = "Broken."
+    rule(code="TEST.RERUN.02", title="Raises", severity=Severity.ERROR, record_kind="student_record")(sql)
+    try:
+        submission = rerun(gender_changed, liaison, django_capture_on_commit_callbacks)
+    finally:
+        unregister("TEST.RERUN.02")
+    assert submission.status == SubmissionStatus.APPROVED and not submission.approved_no_longer_passes
+    assert submission.rerun_from_status == "" and "Re-run stopped: RuntimeError" in submission.error_message
+    assert rows(submission) == before
+    # ... and it can be re-run again.
+    assert rerun(submission, liaison, django_capture_on_commit_callbacks).status == SubmissionStatus.APPROVED

@@ -142,6 +142,7 @@ def test_the_submission_page_and_the_grid_count_flags(client, liaison, provider_
     client.force_login(provider_user)
     page = client.get(f"/submissions/{current.pk}/").content.decode()
     assert '<strong id="credibility-flags">8 flagged figures</strong>' in page
+    assert "(not explained)" in page and "Instances by mode of study: Dormant" in page
     client.force_login(liaison)
     grid = client.get("/liaison/grid/?closed=1").content.decode()
     assert f'href="/submissions/{current.pk}/credibility/"' in grid and "8 flags" in grid
