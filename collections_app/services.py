@@ -35,7 +35,7 @@ from .models import (
     SubmissionStatus,
     WarningConfirmation,
 )
-from .pipeline.ownership import LOST_TOO_OFTEN
+from .pipeline.ownership import given_up
 from .pipeline.xmlsafe import encoding_problem
 from .tasks import process_submission
 from .uploads import file_too_large_message
@@ -427,15 +427,14 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
     swept = {"requeued": 0, "errored": 0, "sent": 0}
     silent_since = now - timedelta(seconds=settings.PIPELINE_HEARTBEAT_TIMEOUT)
     lost = Submission.objects.filter(status=SubmissionStatus.PROCESSING, heartbeat_at__lt=silent_since)
-    for pk, task_id, heartbeat_at, attempts in lost.values_list("pk", "task_id", "heartbeat_at", "attempts"):
+    fields = ("pk", "task_id", "heartbeat_at", "attempts", "rerun_from_status")
+    for pk, task_id, heartbeat_at, attempts, rerun_from_status in lost.values_list(*fields):
         # Conditional on what was read: a worker that beats again, or another sweep, wins.
         still_lost = Submission.objects.filter(
             pk=pk, status=SubmissionStatus.PROCESSING, task_id=task_id, heartbeat_at=heartbeat_at
         )
         if attempts >= settings.PIPELINE_MAX_ATTEMPTS:
-            if still_lost.update(
-                status=SubmissionStatus.ERROR, error_message=LOST_TOO_OFTEN.format(attempts=attempts), finished_at=now
-            ):
+            if still_lost.update(**given_up(attempts, rerun_from_status, now)):
                 logger.warning("submission %s: worker lost %s times; left in error", pk, attempts)
                 swept["errored"] += 1
             continue

@@ -276,3 +276,24 @@ def test_a_rerun_that_stops_with_an_error_leaves_an_approved_submission_approved
     assert rows(submission) == before
     # ... and it can be re-run again.
     assert rerun(submission, liaison, django_capture_on_commit_callbacks).status == SubmissionStatus.APPROVED
+
+
+def test_a_rerun_lost_too_often_goes_back_to_its_status(settings, gender_changed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from collections_app.services import submissions_sweep
+
+    settings.PIPELINE_MAX_ATTEMPTS = 3
+    Submission.objects.filter(pk=gender_changed.pk).update(
+        status="processing",
+        rerun_from_status="approved",
+        task_id="lost",
+        attempts=3,
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )
+    assert submissions_sweep()["errored"] == 1
+    gender_changed.refresh_from_db()
+    assert (gender_changed.status, gender_changed.rerun_from_status) == ("approved", "")
+    assert gender_changed.error_message.startswith("Re-run stopped: Processing stopped 3 times")
