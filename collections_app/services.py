@@ -245,21 +245,24 @@ def submission_recheck(*, submission: Submission, user) -> Submission:
     return again
 
 
-def submission_is_rerunnable(*, submission: Submission, user) -> bool:
-    """Whether `user` may re-run the checks of `submission` in place (see submission_rerun)."""
+def submission_is_rerunnable(*, submission: Submission, user, current_id: int | None = None) -> bool:
+    """Whether `user` may re-run the checks of `submission` in place (see submission_rerun).
+    `current_id`: the provider's current submission's id, if the caller has it (saves a query)."""
     try:
-        _rerun_check(submission=submission, user=user)
+        _rerun_check(submission=submission, user=user, current_id=current_id)
     except ActionRefused:
         return False
     return True
 
 
-def _rerun_check(*, submission: Submission, user) -> None:
+def _rerun_check(*, submission: Submission, user, current_id: int | None = None) -> None:
     if permissions.is_liaison(user):
         pass
     elif permissions.is_staff_of(user, submission.provider):
-        current = selectors.current_submission(provider=submission.provider, collection=submission.collection)
-        if current is None or current.pk != submission.pk:
+        if current_id is None:
+            current = selectors.current_submission(provider=submission.provider, collection=submission.collection)
+            current_id = current.pk if current else None
+        if current_id != submission.pk:
             raise ActionRefused(
                 "You can re-run the checks of your current submission only: this one has been replaced.",
                 code="not_current",

@@ -171,6 +171,41 @@ def credibility_report(*, submission: Submission) -> Report:
     )
 
 
+@dataclass
+class Summary:
+    computed: bool
+    compared: bool  # against an approved previous-year submission
+    flagged: list[Cell]
+
+    @property
+    def explained(self) -> int:
+        return sum(1 for cell in self.flagged if cell.explanation)
+
+
+def credibility_summary(*, submission: Submission) -> Summary:
+    """The submission page's few lines: its flagged cells and their explanations (two queries)."""
+    cells = list(CredibilityCell.objects.filter(submission=submission).only("table", "category", "count",
+                                                                           "previous_count", "flagged"))  # fmt: skip
+    flagged = [c for c in cells if c.flagged]
+    explanations = {}
+    if flagged:
+        explanations = {(e.table, e.category): e for e in CredibilityExplanation.objects.filter(submission=submission)}
+    order = {t.key: k for k, t in enumerate(tables.TABLES)}
+    return Summary(
+        computed=bool(cells),
+        compared=any(c.previous_count is not None for c in cells),
+        flagged=[
+            Cell(c.table, c.category, _full_label(c.table, c.category), c.count, c.previous_count, None, True,
+                 explanations.get((c.table, c.category)))
+            for c in sorted(flagged, key=lambda c: (order[c.table], c.pk))
+        ],
+    )  # fmt: skip
+
+
+def _full_label(table: str, category: str) -> str:
+    return f"{tables.TABLES_BY_KEY[table].title}: {tables.category_label(table, category)}"
+
+
 def find_cell(*, submission: Submission, table: str, category: str) -> Cell | None:
     if table not in tables.TABLES_BY_KEY:
         return None

@@ -17,7 +17,6 @@ from collections_app.rules import all_rules, get_rule
 from collections_app.selectors import current_submission, warning_counts
 from core.formatting import uk_datetime_text
 from credibility.models import CredibilityCell
-from credibility.selectors import flag_count
 
 from .models import (
     Approval,
@@ -430,7 +429,6 @@ def collection_state(*, provider, collection) -> CollectionState:
         approval,
         sign_off,
         open_queries,
-        flag_count(submission_id=current.pk) if current else 0,
     )
 
 

@@ -9,5 +9,4 @@ register = template.Library()
 
 @register.inclusion_tag("credibility/_summary.html")
 def credibility_summary(submission):
-    report = selectors.credibility_report(submission=submission)
-    return {"submission": submission, "report": report}
+    return {"submission": submission, "summary": selectors.credibility_summary(submission=submission)}
