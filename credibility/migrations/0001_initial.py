@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('collections_app', '0008_submission_approved_no_longer_passes_and_more'),
+        ('collections_app', '0008_cred_rerun_and_credibility_stage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
