@@ -21,8 +21,10 @@ def grouped_bars(table, *, this_label: str = "This year", last_label: str = "Las
     """Each category's figure this year beside last year's; a flagged category's bars are marked."""
     cells = table.cells
     top_value = max([c.count for c in cells] + [c.previous_count or 0 for c in cells] + [1])
-    width = LEFT + GROUP * max(len(cells), 1) + 10
+    width = max(LEFT + GROUP * max(len(cells), 1) + 10, 280)  # room for the legend
     plot = HEIGHT - TOP - BOTTOM
+    # Labels under the bars when they are all short (UK, EU, ...), else the codes (PG, FT, 21, ...).
+    use_labels = all(len(c.label) <= 12 for c in cells)
 
     def bar(x: int, value: int | None, css: str, title: str) -> SafeString:
         if value is None:
@@ -58,7 +60,7 @@ def grouped_bars(table, *, this_label: str = "This year", last_label: str = "Las
                 flagged,
                 x + BAR,
                 HEIGHT - BOTTOM + 14,
-                _label(cell.category if len(cell.label) > 12 else cell.label),
+                _label(cell.label if use_labels else cell.category),
             )
         )
     axis = format_html(

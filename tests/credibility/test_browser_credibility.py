@@ -42,3 +42,11 @@ def test_the_provider_reads_a_flagged_cell_and_explains_it(
     liaison_page.goto(f"{base}/submissions/{current.pk}/credibility/")
     expect(liaison_page.locator("#explanation-mode-DORMANT")).to_contain_text("A cohort suspended their studies")
     expect(liaison_page.locator("#flag-summary")).to_have_text("8 flagged figures, 1 explained.")
+
+    # Liaison raises a query from the figure.
+    row = liaison_page.locator("#cell-mode-DORMANT + tr")
+    row.get_by_text("Raise a query about this figure").click()
+    row.get_by_label("The query").fill("Please send the list of suspended students.")
+    row.get_by_role("button", name="Raise the query").click()
+    expect(liaison_page.get_by_text("Query raised with")).to_be_visible()
+    expect(liaison_page.locator("h1")).to_contain_text("Credibility: Instances by mode of study, Dormant")
