@@ -229,6 +229,22 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return submission_status_response(request, submission)
 
     @extend_schema(
+        summary="Re-run the checks of a stored submission, in place",
+        description="Runs the quality rules, year-on-year linking and credibility tables again on the records "
+        "already stored (no new upload; after a tolerance, a threshold, last year's data or a rule changed), "
+        "through the worker with progress like an upload; failures are replaced. Liaison may re-run any "
+        "submission checked to the end; the provider's staff only their current one. An approved submission "
+        "stays approved; if it no longer passes, `approved_no_longer_passes` is set.",
+        request=None,
+        responses={202: STATUS_ACCEPTED, 400: REFUSED, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        submission = self.get_object()
+        submission = services.submission_rerun(submission=submission, user=request.user)
+        return submission_status_response(request, submission)
+
+    @extend_schema(
         summary="List a submission's quality-rule failures",
         description=f"Filter by `rule`, `severity` and `search`; order with `sort`. The same rows, with the "
         f"same filters and order, download as CSV from `{FAILURES_CSV_PATH}`.",

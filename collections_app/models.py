@@ -113,6 +113,7 @@ class Stage(models.TextChoices):
     LOADING = "loading", "Loading records"
     RULES = "rules", "Quality rules"
     LINKING = "linking", "Year-on-year linking"
+    CREDIBILITY = "credibility", "Credibility tables"
     DONE = "done", "Done"
 
 
@@ -157,6 +158,14 @@ class Submission(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     stage_timings = models.JSONField(default=dict, blank=True)
+    # A re-run (services.submission_rerun): while queued or processing, the status it had before,
+    # which tells the runner to keep the stored records and run only the rules and later stages;
+    # empty for an upload.
+    rerun_from_status = models.CharField(max_length=16, blank=True)
+    rerun_count = models.PositiveIntegerField(default=0)
+    # Set when a re-run of the approved submission found errors or warnings over tolerance: it
+    # stays approved (a re-run never un-approves), and liaison sees this on its page and the grid.
+    approved_no_longer_passes = models.BooleanField(default=False)
 
     student_count = models.PositiveIntegerField(default=0)
     instance_count = models.PositiveIntegerField(default=0)

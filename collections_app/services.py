@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,7 +23,7 @@ from core import logs
 from core.audit import audit_record
 from core.errors import ActionRefused
 
-from . import kinds
+from . import kinds, selectors
 from .models import (
     COMPLETED,
     CURRENT_STATUSES,
@@ -36,7 +36,7 @@ from .models import (
     SubmissionStatus,
     WarningConfirmation,
 )
-from .pipeline.ownership import LOST_TOO_OFTEN
+from .pipeline.ownership import given_up
 from .pipeline.xmlsafe import encoding_problem
 from .tasks import process_submission
 from .uploads import file_too_large_message
@@ -249,6 +249,87 @@ def submission_recheck(*, submission: Submission, user) -> Submission:
     return again
 
 
+def submission_is_rerunnable(*, submission: Submission, user, current_id: int | None = None) -> bool:
+    """Whether `user` may re-run the checks of `submission` in place (see submission_rerun).
+    `current_id`: the provider's current submission's id, if the caller has it (saves a query)."""
+    try:
+        _rerun_check(submission=submission, user=user, current_id=current_id)
+    except ActionRefused:
+        return False
+    return True
+
+
+def _rerun_check(*, submission: Submission, user, current_id: int | None = None) -> None:
+    if permissions.is_liaison(user):
+        pass
+    elif permissions.is_staff_of(user, submission.provider):
+        if current_id is None:
+            current = selectors.current_submission(provider=submission.provider, collection=submission.collection)
+            current_id = current.pk if current else None
+        if current_id != submission.pk:
+            raise ActionRefused(
+                "You can re-run the checks of your current submission only: this one has been replaced.",
+                code="not_current",
+            )
+    else:
+        raise ActionRefused("You can only re-run your own provider's submissions.", code="forbidden")
+    if submission.is_in_flight:
+        raise ActionRefused(
+            "This submission is still being processed: wait for its result before re-running its checks.",
+            code="in_flight",
+        )
+    if submission.status not in RECHECKABLE:
+        raise ActionRefused(
+            "Only a submission whose records were stored and checked (failed, passed or approved) can be re-run.",
+            code="not_rerunnable",
+        )
+    if not kinds.is_registered(submission.collection.kind):
+        raise ActionRefused(
+            f"{submission.collection.get_kind_display()} files cannot be processed by the portal yet.",
+            code="kind_not_supported",
+        )
+
+
+def submission_rerun(*, submission: Submission, user) -> Submission:
+    """Run the rules, the kind's later stages (linking, credibility) and the verdict again on the
+    records already stored, in place: the same submission is queued with `rerun_from_status` set,
+    and the runner skips the schema and loading stages (pipeline/runner.py). Failures are replaced
+    rule by rule in one transaction each, so a re-run stopped anywhere and run again ends with the
+    same rows. An approved submission stays approved: if it no longer passes, the verdict marks it
+    (`approved_no_longer_passes`) for liaison. Audited. Unlike submission_recheck, nothing new is
+    created and the collection need not be open (liaison re-runs after a tolerance changes)."""
+    _rerun_check(submission=submission, user=user)
+    now = timezone.now()
+    with transaction.atomic():
+        check_none_in_flight(provider=submission.provider, collection=submission.collection)
+        queued = Submission.objects.filter(pk=submission.pk, status=submission.status).update(
+            status=SubmissionStatus.QUEUED,
+            stage=Stage.QUEUED,
+            progress=0,
+            task_id="",
+            error_message="",
+            queued_at=now,
+            task_sent_at=None,
+            attempts=0,
+            rerun_from_status=submission.status,
+            rerun_count=F("rerun_count") + 1,
+        )
+        if not queued:
+            raise ActionRefused("This submission changed meanwhile: reload the page and try again.", code="conflict")
+        audit_record(
+            actor=user,
+            action="submission.rerun",
+            summary=f"Re-running the checks of submission {submission.pk} ({submission.status}) on its stored "
+            "records, without a new upload.",
+            submission=submission,
+            details={"from_status": submission.status},
+        )
+        submission.refresh_from_db()
+        _enqueue(submission)
+    logger.info("submission %s re-run by %s", submission.pk, user)
+    return submission
+
+
 def _seconds(value: float) -> str:
     minutes, seconds = divmod(int(value), 60)
     if minutes and not seconds:
@@ -353,15 +434,14 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
     swept = {"requeued": 0, "errored": 0, "sent": 0}
     silent_since = now - timedelta(seconds=settings.PIPELINE_HEARTBEAT_TIMEOUT)
     lost = Submission.objects.filter(status=SubmissionStatus.PROCESSING, heartbeat_at__lt=silent_since)
-    for pk, task_id, heartbeat_at, attempts in lost.values_list("pk", "task_id", "heartbeat_at", "attempts"):
+    fields = ("pk", "task_id", "heartbeat_at", "attempts", "rerun_from_status")
+    for pk, task_id, heartbeat_at, attempts, rerun_from_status in lost.values_list(*fields):
         # Conditional on what was read: a worker that beats again, or another sweep, wins.
         still_lost = Submission.objects.filter(
             pk=pk, status=SubmissionStatus.PROCESSING, task_id=task_id, heartbeat_at=heartbeat_at
         )
         if attempts >= settings.PIPELINE_MAX_ATTEMPTS:
-            if still_lost.update(
-                status=SubmissionStatus.ERROR, error_message=LOST_TOO_OFTEN.format(attempts=attempts), finished_at=now
-            ):
+            if still_lost.update(**given_up(attempts, rerun_from_status, now)):
                 logger.warning("submission %s: worker lost %s times; left in error", pk, attempts)
                 swept["errored"] += 1
             continue

@@ -16,3 +16,9 @@ submission_rejected = Signal()
 # historical approval of an imported year). Arguments: submission. contacts listens: an approved
 # Student record rebuilds the populations of that year's contact details collections.
 submission_approved = Signal()
+
+# Sent inside the transaction that stores a re-run's verdict (services.submission_rerun: the same
+# stored records checked again). Arguments: submission, was (its status before the re-run) and
+# verdict (failed or passed). review listens: an approved submission with warnings now over
+# tolerance is marked `approved_no_longer_passes` too (the runner marks it for errors).
+submission_rerun_finished = Signal()

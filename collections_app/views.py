@@ -150,6 +150,19 @@ def submission_recheck_view(request, pk):
     return redirect("submission_detail", pk=again.pk)
 
 
+@login_required
+@require_POST
+def submission_rerun_view(request, pk):
+    """Re-run the checks of the stored records in place (no new upload): progress as for an upload."""
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
+    try:
+        services.submission_rerun(submission=submission, user=request.user)
+        messages.success(request, "The checks are being run again on the stored records.")
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    return redirect("submission_detail", pk=pk)
+
+
 def _failure_filters(request) -> dict:
     severity = request.GET.get("severity") or None
     return {

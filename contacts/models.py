@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Provider
 from collections_app.models import Collection, Submission
+from core.domicile import HomeEuOs  # noqa: F401  (moved to core; contacts code imports it from here)
 
 
 class DetailType(models.TextChoices):
@@ -35,13 +36,6 @@ class GradStatus(models.TextChoices):
     DECEASED = "01", "Deceased"
     NOT_CONTACTABLE = "02", "Not contactable by email or telephone"
     SERIOUS_ILLNESS = "03", "Serious illness"
-
-
-class HomeEuOs(models.TextChoices):
-    UK = "1", "UK"
-    EU = "2", "EU"
-    OVERSEAS = "3", "Overseas"
-    NOT_KNOWN = "4", "Not known"
 
 
 class Graduate(models.Model):

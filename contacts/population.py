@@ -9,7 +9,6 @@ The rest of the module reads builds for the population page, the API and the dow
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
@@ -21,54 +20,16 @@ from accounts import permissions
 from accounts.models import Provider
 from collections_app.models import Collection, CollectionKind, Submission, SubmissionStatus
 from core.audit import audit_record
+
+# The DOMICILE groups are shared with the credibility tables; re-exported for callers of this module.
+from core.domicile import EU_MEMBER_STATES, UK_DOMICILES, homeeuos_of, homeeuos_sql  # noqa: F401
 from core.errors import ActionRefused
 from core.formatting import uk_datetime_text
 from core.sorting import resolve_sort
 
 from .models import HomeEuOs, PopulationBuild, PopulationEntry
 
-# HOMEEUOS from DOMICILE. UK: the agency's codes for England, Northern Ireland, Scotland, Wales
-# and "UK, not otherwise specified".
-UK_DOMICILES = ("XF", "XG", "XH", "XI", "XK")
-# The 27 member states of the European Union (since 1 February 2020, the UK's exit), as ISO
-# 3166-1 alpha-2 codes. Keep in step with EU membership: a country joining or leaving changes
-# which of its graduates count as EU (HOMEEUOS 2) in every population built afterwards.
-EU_MEMBER_STATES = (
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
-    "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
-)  # fmt: skip
-NOT_KNOWN_DOMICILE = "ZZ"  # with a missing DOMICILE: HOMEEUOS 4
-
 logger = logging.getLogger(__name__)
-
-_CODE = re.compile(r"^[A-Z]{2}$")
-
-
-def _sql_list(codes) -> str:
-    # Constants of this module only, checked: inlined as SQL literals so the CASE reads plainly.
-    assert all(_CODE.match(code) for code in codes)
-    return ", ".join(f"'{code}'" for code in codes)
-
-
-def homeeuos_sql(column: str) -> str:
-    """The SQL expression deriving HOMEEUOS from a DOMICILE column."""
-    return (
-        f"CASE WHEN {column} IN ({_sql_list(UK_DOMICILES)}) THEN '{HomeEuOs.UK}' "
-        f"WHEN {column} IN ({_sql_list(EU_MEMBER_STATES)}) THEN '{HomeEuOs.EU}' "
-        f"WHEN {column} IS NULL OR {column} IN ('', '{NOT_KNOWN_DOMICILE}') THEN '{HomeEuOs.NOT_KNOWN}' "
-        f"ELSE '{HomeEuOs.OVERSEAS}' END"
-    )
-
-
-def homeeuos_of(domicile: str | None) -> str:
-    """The same mapping in Python (for tests and single values)."""
-    if domicile in UK_DOMICILES:
-        return HomeEuOs.UK
-    if domicile in EU_MEMBER_STATES:
-        return HomeEuOs.EU
-    if not domicile or domicile == NOT_KNOWN_DOMICILE:
-        return HomeEuOs.NOT_KNOWN
-    return HomeEuOs.OVERSEAS
 
 
 _INSERT = f"""

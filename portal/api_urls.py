@@ -10,8 +10,12 @@ Collections and submissions:
   collections/{reference}/submissions/         GET list, POST multipart upload
   submissions/{id}/                            GET
   submissions/{id}/retry/                      POST
+  submissions/{id}/rerun/                      POST       (rules, linking and credibility again, in place)
   submissions/{id}/failures/                   GET list   (CSV: submissions/{id}/failures.csv)
   submissions/{id}/schema-errors/              GET list   (CSV: submissions/{id}/schema-errors.csv)
+
+Credibility (credibility/api.py):
+  submissions/{id}/credibility/                GET        (CSV: submissions/{id}/credibility.csv)
 
 HIN linking:
   submissions/{id}/hin-report/                 GET list   (CSV: submissions/{id}/hin-report.csv)
@@ -58,6 +62,7 @@ from collections_app import api as collections_api
 from contacts import api as contacts_api
 from contacts import api_coverage as coverage_api
 from contacts import api_population
+from credibility import api as credibility_api
 from hin import api as hin_api
 from review import api as review_api
 from survey import api as survey_api
@@ -154,6 +159,16 @@ urlpatterns = [
         "submissions/<int:pk>/hin-target-list.csv",
         hin_api.HinTargetListCSVView.as_view(),
         name="submission-hin-target-list-csv",
+    ),
+    path(
+        "submissions/<int:pk>/credibility/",
+        credibility_api.CredibilityView.as_view(),
+        name="submission-credibility",
+    ),
+    path(
+        "submissions/<int:pk>/credibility.csv",
+        credibility_api.CredibilityCSVView.as_view(),
+        name="submission-credibility-csv",
     ),
     path(
         "collections/<str:reference>/population/",

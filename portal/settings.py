@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "collections_app",
     "student_record",
     "hin",
+    "credibility",
     "contacts",
     "audit",
     "review",

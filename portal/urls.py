@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("portal.web_urls")),
     path("", include("collections_app.urls")),
     path("", include("hin.urls")),
+    path("", include("credibility.urls")),
     path("", include("contacts.urls")),
     path("", include("audit.urls")),
     path("", include("review.urls")),

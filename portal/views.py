@@ -86,6 +86,9 @@ def submission_detail(request, pk):
             "records_drop": submission_selectors.records_drop_warning(submission=submission),
             "can_retry": collection_services.submission_is_retryable(submission=submission)
             and permissions.can_retry_for(request.user, submission.provider),
+            "can_rerun": collection_services.submission_is_rerunnable(
+                submission=submission, user=request.user, current_id=review["current_submission_id"]
+            ),
             "can_recheck": collection_services.submission_is_recheckable(
                 submission=submission, user=request.user, latest_status=review["review_state"].latest_status
             ),

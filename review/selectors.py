@@ -6,7 +6,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import permissions
@@ -15,6 +16,7 @@ from collections_app.models import CURRENT_STATUSES, Collection, Submission, Sub
 from collections_app.rules import all_rules, get_rule
 from collections_app.selectors import current_submission, warning_counts
 from core.formatting import uk_datetime_text
+from credibility.models import CredibilityCell
 
 from .models import (
     Approval,
@@ -359,6 +361,8 @@ class CollectionState:
     approval: Approval | None = None
     sign_off: SignOff | None = None
     open_queries: int = 0  # unresolved: waiting for either side
+    credibility_flags: int = 0  # flagged credibility figures of the current upload
+    approved_no_longer_passes: bool = False  # a re-run of the approved submission found it failing
 
     @property
     def late(self) -> bool:
@@ -392,7 +396,9 @@ def _state_of(latest_id, latest_status, current_id, approval, sign_off) -> str:
     return "passed"
 
 
-def _make_state(latest_id, latest_status, current_id, approval, sign_off, open_queries) -> CollectionState:
+def _make_state(
+    latest_id, latest_status, current_id, approval, sign_off, open_queries, credibility_flags=0
+) -> CollectionState:
     state = _state_of(latest_id, latest_status, current_id, approval, sign_off)
     return CollectionState(
         state=state,
@@ -403,6 +409,8 @@ def _make_state(latest_id, latest_status, current_id, approval, sign_off, open_q
         approval=approval,
         sign_off=sign_off,
         open_queries=open_queries,
+        credibility_flags=credibility_flags,
+        approved_no_longer_passes=bool(approval and approval.submission.approved_no_longer_passes),
     )
 
 
@@ -511,14 +519,28 @@ def collection_states(*, providers, collections) -> dict[tuple[int, int], Collec
         .annotate(latest=Max("pk"), current=Max("pk", filter=Q(status__in=CURRENT_STATUSES)))
         .order_by()
     }
-    statuses = dict(
-        Submission.objects.filter(pk__in=[row["latest"] for row in pairs.values()]).values_list("pk", "status")
+    # The latest and the current upload of each pair, with the current one's credibility flags.
+    flagged = (
+        CredibilityCell.objects.filter(submission=OuterRef("pk"), flagged=True)
+        .order_by()
+        .values("submission")
+        .annotate(n=Count("id"))
+        .values("n")
     )
+    uploads = {
+        pk: (status, flags)
+        for pk, status, flags in Submission.objects.filter(
+            pk__in=[row[k] for row in pairs.values() for k in ("latest", "current") if row[k]]
+        )
+        .annotate(flags=Coalesce(Subquery(flagged), 0))
+        .values_list("pk", "status", "flags")
+    }
+    statuses = {pk: status for pk, (status, _) in uploads.items()}
     approvals = {
         (a.provider_id, a.collection_id): a
         for a in Approval.objects.filter(
             provider__in=provider_ids, collection__in=collection_ids, superseded_at__isnull=True
-        ).select_related("approved_by")
+        ).select_related("approved_by", "submission")
     }
     sign_offs = {
         (s.provider_id, s.collection_id): s
@@ -548,6 +570,7 @@ def collection_states(*, providers, collections) -> dict[tuple[int, int], Collec
                 approvals.get(key),
                 sign_offs.get(key),
                 open_queries.get(key, 0),
+                uploads.get(pair.get("current"), ("", 0))[1],
             )
     return states
 

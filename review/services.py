@@ -458,6 +458,30 @@ def override_decide(*, override: OverrideRequest, approve: bool, message: str, u
 # -- queries -----------------------------------------------------------------------------------
 
 
+def approved_rerun_check(*, submission: Submission, was: str) -> bool:
+    """After a re-run of an approved submission (in the re-run's verdict transaction): it stays
+    approved, but if a warning is now over its tolerance with no override covering it (or the
+    runner found errors), it is marked `approved_no_longer_passes` for liaison. Returns the mark."""
+    if was != SubmissionStatus.APPROVED:
+        return False
+    over = selectors.warnings_over_tolerance(submission=submission, only_blocking=True)
+    no_longer = bool(submission.error_count) or bool(over)
+    Submission.objects.filter(pk=submission.pk).update(approved_no_longer_passes=no_longer)
+    submission.approved_no_longer_passes = no_longer
+    if no_longer:
+        reasons = [f"{submission.error_count:,} errors"] if submission.error_count else []
+        reasons += [f"check {row.code} over its tolerance ({row.percent_text})" for row in over]
+        audit_record(
+            actor=None,
+            action="approval.no_longer_passes",
+            summary=f"Approved submission {submission.pk} no longer passes after a re-run: {'; '.join(reasons)}. "
+            "It stays approved; Liaison decides.",
+            submission=submission,
+            details={"errors": submission.error_count, "over_tolerance": [row.code for row in over]},
+        )
+    return no_longer
+
+
 def query_raise(
     *,
     submission: Submission,

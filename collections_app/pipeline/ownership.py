@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 STAGE_SPAN = {
     Stage.SCHEMA: (0, 55),
     Stage.LOADING: (55, 75),
-    Stage.RULES: (75, 92),
-    Stage.LINKING: (92, 99),
+    Stage.RULES: (75, 90),
+    Stage.LINKING: (90, 96),
+    Stage.CREDIBILITY: (96, 99),
 }
 
 
@@ -38,6 +39,26 @@ LOST_TOO_OFTEN = (
     "Processing stopped {attempts} times without finishing (the worker running it was lost each time). "
     "Retry to run it again; if it stops again, contact Liaison."
 )
+
+
+def given_up(attempts: int, rerun_from_status: str, now) -> dict:
+    """The fields of a job lost PIPELINE_MAX_ATTEMPTS times: an upload ends in error (to retry);
+    a re-run goes back to the status it had (an approved submission stays approved)."""
+    if rerun_from_status:
+        return {
+            "status": rerun_from_status,
+            "rerun_from_status": "",
+            "stage": Stage.DONE,
+            "progress": 100,
+            "error_message": "Re-run stopped: " + LOST_TOO_OFTEN.format(attempts=attempts),
+            "stage_message": "The re-run stopped before the end: re-run it again.",
+            "finished_at": now,
+        }
+    return {
+        "status": SubmissionStatus.ERROR,
+        "error_message": LOST_TOO_OFTEN.format(attempts=attempts),
+        "finished_at": now,
+    }
 
 
 class OwnershipLost(Exception):
@@ -165,7 +186,7 @@ def claim(submission_id: int, task_id: str) -> bool:
     # The same task again: either its worker died (a killed pool process makes the broker redeliver
     # at once) or the broker's visibility timeout passed while the job still runs. Only a silent
     # heartbeat tells them apart.
-    row = owned(submission_id, task_id).values("heartbeat_at", "attempts").first()
+    row = owned(submission_id, task_id).values("heartbeat_at", "attempts", "rerun_from_status").first()
     if row is None:
         return False
     if not _heartbeat_stops(submission_id, task_id, row["heartbeat_at"]):
@@ -174,11 +195,7 @@ def claim(submission_id: int, task_id: str) -> bool:
     # Conditional on the heartbeat read: of two redeliveries, or a redelivery and the sweep, one wins.
     silent = owned(submission_id, task_id).filter(heartbeat_at=row["heartbeat_at"])
     if row["attempts"] >= settings.PIPELINE_MAX_ATTEMPTS:
-        silent.update(
-            status=SubmissionStatus.ERROR,
-            error_message=LOST_TOO_OFTEN.format(attempts=row["attempts"]),
-            finished_at=timezone.now(),
-        )
+        silent.update(**given_up(row["attempts"], row["rerun_from_status"], timezone.now()))
         return False
     return bool(silent.update(**_started(task_id)))
 

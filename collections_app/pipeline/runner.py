@@ -1,5 +1,7 @@
 """Drives one submission through the pipeline: schema -> loading -> rules -> the kind's extra
-stages (the Student record's linking) -> verdict. What a kind's file looks like and where its
+stages (the Student record's linking and credibility tables) -> verdict. A re-run
+(services.submission_rerun: `rerun_from_status` set) keeps the stored records and starts at the
+rules; its verdict never un-approves (_finish_rerun). What a kind's file looks like and where its
 records go comes from collections_app.kinds; the runner names no kind.
 
 Who may run a job, and the heartbeat that shows it is still running, are in ownership.py: every
@@ -29,7 +31,7 @@ from collections_app.models import (
     SubmissionStatus,
 )
 from collections_app.rules.engine import run_rules
-from collections_app.signals import submission_completed, submission_rejected
+from collections_app.signals import submission_completed, submission_rejected, submission_rerun_finished
 from core import logs
 from core.audit import audit_record
 from core.files import local_path
@@ -66,6 +68,19 @@ def _process(submission_id: int, task_id: str) -> None:
             logger.warning("submission %s: task %s stopped after losing it (%s)", submission_id, task_id, exc)
             return
         logger.exception("submission %s failed in stage %s", submission_id, submission.stage)
+        if submission.rerun_from_status:
+            # A re-run that stops leaves the submission as it was (an approved one stays approved),
+            # with the reason; its records are untouched and it can be re-run again.
+            owned(submission_id, task_id).update(
+                status=submission.rerun_from_status,
+                rerun_from_status="",
+                stage=Stage.DONE,
+                progress=100,
+                error_message=f"Re-run stopped: {type(exc).__name__}: {exc}"[:2000],
+                stage_message="The re-run stopped before the end: re-run it again.",
+                finished_at=timezone.now(),
+            )
+            return
         owned(submission_id, task_id).update(
             status=SubmissionStatus.ERROR,
             error_message=f"{type(exc).__name__}: {exc}"[:2000],
@@ -77,6 +92,16 @@ def _run(submission: Submission, report: ProgressReporter) -> None:
     kind = kinds.get(submission.collection.kind)
     task_id = report.task_id
     timings: dict[str, float] = {}
+    if submission.rerun_from_status:
+        _check(submission, kind, report, timings)
+        started = time.perf_counter()
+        _finish_rerun(submission, task_id, timings)
+        timings["verdict"] = time.perf_counter() - started
+        Submission.objects.filter(pk=submission.pk, task_id=task_id).update(stage_timings=timings)
+        logger.info(
+            "submission %s: re-run done in %.1f s (%s)", submission.pk, sum(timings.values()), _timings_text(timings)
+        )
+        return
 
     # schema: one streaming pass validates the file and extracts its rows, which are already
     # on their way into the database (uncommitted) while parsing goes on; see load.RowSinks.
@@ -113,25 +138,30 @@ def _run(submission: Submission, report: ProgressReporter) -> None:
     finally:
         sinks.abort()  # nothing left to throw away once committed
 
+    messages = _check(submission, kind, report, timings)
+    started = time.perf_counter()
+    _finish(submission, kind, task_id, messages, timings)
+    timings["verdict"] = time.perf_counter() - started
+    Submission.objects.filter(pk=submission.pk, task_id=task_id).update(stage_timings=timings)
+    logger.info("submission %s: done in %.1f s (%s)", submission.pk, sum(timings.values()), _timings_text(timings))
+
+
+def _check(submission: Submission, kind: kinds.RecordKind, report: ProgressReporter, timings) -> str:
+    """The rules and the kind's later stages on the stored records; the stages' sentences."""
     started = time.perf_counter()
     report(Stage.RULES, 0, "Running quality rules")
     run_rules(submission, stage="rules", progress=report.for_stage(Stage.RULES))
     timings["rules"] = time.perf_counter() - started
 
-    # Stages other apps add for this kind (the Student record's year-on-year linking).
+    # Stages other apps add for this kind (the Student record's linking and credibility tables).
     messages = []
     for extra in kinds.stages_for(kind.kind):
         started = time.perf_counter()
         report(extra.stage, 0, Stage(extra.stage).label)
         messages.append(extra.run(submission=submission, progress=report.for_stage(extra.stage)))
         timings[extra.stage] = time.perf_counter() - started
-
     report.check()
-    started = time.perf_counter()
-    _finish(submission, kind, task_id, " ".join(m for m in messages if m), timings)
-    timings["verdict"] = time.perf_counter() - started
-    Submission.objects.filter(pk=submission.pk, task_id=task_id).update(stage_timings=timings)
-    logger.info("submission %s: done in %.1f s (%s)", submission.pk, sum(timings.values()), _timings_text(timings))
+    return " ".join(m for m in messages if m)
 
 
 def _timings_text(timings: dict[str, float]) -> str:
@@ -245,3 +275,53 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
             ).update(status=SubmissionStatus.SUPERSEDED)
             submission_completed.send(sender=Submission, submission=submission)
     logger.info("submission %s: verdict %s: %s", submission.pk, status, message)
+
+
+def _finish_rerun(submission: Submission, task_id: str, timings) -> None:
+    """The verdict of a re-run. The records did not change, so neither do the counts of records
+    added, removed and changed, nor which upload is current: a submission that was failed or passed
+    takes the new verdict (superseded if a newer upload completed meanwhile); an approved one stays
+    approved, and `approved_no_longer_passes` says whether it would still pass (errors here; review
+    adds warnings over tolerance on submission_rerun_finished)."""
+    totals = {
+        row["severity"]: row["n"]
+        for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
+    }
+    errors, warnings = totals.get(Severity.ERROR, 0), totals.get(Severity.WARNING, 0)
+    verdict = SubmissionStatus.FAILED if errors else SubmissionStatus.PASSED
+    was = submission.rerun_from_status
+    with transaction.atomic():
+        lock_owned(submission, task_id)
+        if was == SubmissionStatus.APPROVED:
+            status = SubmissionStatus.APPROVED
+        else:
+            newer_done = Submission.objects.filter(
+                provider=submission.provider_id,
+                collection=submission.collection_id,
+                pk__gt=submission.pk,
+                status__in=[*COMPLETED, SubmissionStatus.APPROVED],
+            ).exists()
+            status = SubmissionStatus.SUPERSEDED if newer_done else verdict
+        message = f"Re-run: {'failed' if errors else 'passed'}: {errors:,} errors, {warnings:,} warnings."
+        if was == SubmissionStatus.APPROVED and errors:
+            message += " Approved data no longer passes."
+        Submission.objects.filter(pk=submission.pk).update(
+            status=status,
+            rerun_from_status="",
+            stage=Stage.DONE,
+            progress=100,
+            error_count=errors,
+            warning_count=warnings,
+            approved_no_longer_passes=was == SubmissionStatus.APPROVED and bool(errors),
+            stage_message=message[:300],
+            finished_at=timezone.now(),
+        )
+        audit_record(
+            actor=None,
+            action="submission.rerun_finished",
+            summary=f"Submission {submission.pk} re-run: {message} (was {was}, now {status}).",
+            submission=submission,
+            details={"errors": errors, "warnings": warnings, "verdict": verdict, "was": was, "status": status},
+        )
+        submission.status, submission.error_count, submission.warning_count = status, errors, warnings
+        submission_rerun_finished.send(sender=Submission, submission=submission, was=was, verdict=verdict)

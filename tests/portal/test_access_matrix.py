@@ -58,7 +58,7 @@ from ..xmlbuild import instance, student, student_record
 
 ROLES = ("anon", "user", "approver", "other", "liaison")
 PASSWORD = factories.PASSWORD
-PROJECT_APPS = {"accounts", "authtoken", "collections_app", "hin", "review", "audit", "contacts"}
+PROJECT_APPS = {"accounts", "authtoken", "collections_app", "hin", "credibility", "review", "audit", "contacts"}
 IGNORED_FIELDS = {("accounts", "user", "last_login")}  # signing in is not a change to the portal's data
 MATRIX_RULES = ("MATRIX.W1", "MATRIX.W2")  # warning rules with a tolerance, for override requests
 NEW_PASSWORD = "a-long-new-password-4-matrix"
@@ -371,6 +371,7 @@ class Route:
 A_SUBMISSION = lambda w: {"pk": w.a.cur.pk}  # noqa: E731
 A_PASSED = lambda w: {"pk": w.a.passed.pk}  # noqa: E731
 A_ERROR = lambda w: {"pk": w.a.error.pk}  # noqa: E731
+A_CELL = lambda w: {"pk": w.a.cur.pk, "table": "level", "category": "UG"}  # noqa: E731
 A_QUERY_OPEN = lambda w: {"pk": w.a.query_open.pk}  # noqa: E731
 A_QUERY_ANSWERED = lambda w: {"pk": w.a.query_answered.pk}  # noqa: E731
 A_OVERRIDE = lambda w: {"pk": w.a.override.pk}  # noqa: E731
@@ -480,6 +481,25 @@ MATRIX: dict[str, Route] = {
     "hin_report_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list": Route(A_SUBMISSION, get=WEB_A_DATA),
     "hin_target_list_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
+    # -- credibility: the provider's staff explain a figure; liaison set the threshold (and read)
+    "credibility": Route(A_SUBMISSION, get=WEB_A_DATA),
+    "credibility_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
+    "credibility_cell": Route(A_CELL, get=WEB_A_DATA),
+    "credibility_cell_csv": Route(A_CELL, get=WEB_A_DATA),
+    "credibility_explain": Route(
+        A_SUBMISSION,
+        get=WEB_POST_ONLY,
+        post=(302, Ok(302), Ok(302), 404, 302),
+        data=lambda w: {"table": "level", "category": "UG", "text": "A new course opened."},
+    ),
+    "credibility_threshold": Route(
+        COLLECTION,
+        get=WEB_POST_ONLY,
+        post=(302, 302, 302, 302, Ok(302)),
+        data=lambda w: {"percent": "15", "min_records": "5"},
+    ),
+    # Re-run in place: the provider's staff on their current submission, liaison on any.
+    "submission_rerun": Route(A_SUBMISSION, get=WEB_POST_ONLY, post=(302, Ok(302), Ok(302), 404, Ok(302))),
     # -- contact details coverage
     "submission_coverage": Route(A_CONTACT, get=WEB_A_DATA),
     "submission_coverage_nothing_usable_csv": Route(A_CONTACT, get=WEB_A_DATA),
@@ -596,6 +616,9 @@ MATRIX: dict[str, Route] = {
     ),
     "api:submission-detail": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-retry": Route(A_ERROR, get=API_POST_ONLY, post=(401, Ok(202), Ok(202), 404, Ok(202))),
+    "api:submission-rerun": Route(A_SUBMISSION, get=API_POST_ONLY, post=(401, Ok(202), Ok(202), 404, Ok(202))),
+    "api:submission-credibility": Route(A_SUBMISSION, get=API_A_DATA),
+    "api:submission-credibility-csv": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-failures": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-schema-errors": Route(A_SUBMISSION, get=API_A_DATA),
     "api:submission-failures-csv": Route(A_SUBMISSION, get=API_A_DATA),

@@ -34,6 +34,8 @@ SAMPLE = {
     "numhus": "1",
     "uidb64": "MQ",
     "token": "set-password",
+    "table": "level",
+    "category": "UG",
 }
 
 

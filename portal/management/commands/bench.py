@@ -162,16 +162,21 @@ class Command(BaseCommand):
             f"database: {connection.vendor}; verdict: {submission.status}, "
             f"{submission.error_count:,} errors, {submission.warning_count:,} warnings"
         )
-        self.stdout.write(f"{'stage':<10}{'seconds':>10}{'rows/s':>14}")
-        for stage in ("schema", "loading", "rules", "linking", "verdict"):
+        self.stdout.write(f"{'stage':<12}{'seconds':>10}{'rows/s':>14}")
+        for stage in ("schema", "loading", "rules", "linking", "credibility", "verdict"):
             seconds = submission.stage_timings.get(stage, 0.0)
-            rate = f"{n / seconds:,.0f}" if seconds > 0 and stage in ("schema", "loading", "rules", "linking") else ""
-            self.stdout.write(f"{stage:<10}{seconds:>10.2f}{rate:>14}")
-        self.stdout.write(f"{'total':<10}{total:>10.2f}{n / total:>14,.0f}")
+            rate = f"{n / seconds:,.0f}" if seconds > 0 and stage != "verdict" else ""
+            self.stdout.write(f"{stage:<12}{seconds:>10.2f}{rate:>14}")
+        self.stdout.write(f"{'total':<12}{total:>10.2f}{n / total:>14,.0f}")
         self.stdout.write(f"lxml alone (parse + XSD validate): {baseline:.2f} s")
         self.stdout.write(f"ratio, pipeline end to end / lxml alone: {total / baseline:.2f}x")
         if with_previous:
             self.report_linking(submission, previous, total, baseline)
+        credibility = submission.stage_timings.get("credibility", 0.0)
+        self.stdout.write(
+            f"credibility tables add {credibility:.2f} s ({credibility / total:.0%} of the pipeline)"
+            + (f", against {previous.instance_count:,} previous-year instances" if with_previous else "")
+        )
         self.stdout.write(f"peak RSS: {rss_after / 1024:.0f} MB (before the pipeline: {rss_before / 1024:.0f} MB)")
         if not opts["keep"]:
             _retire_bench_submissions(collection, previous_collection)
@@ -250,12 +255,12 @@ class Command(BaseCommand):
         if submission.status == SubmissionStatus.REJECTED:
             first = submission.schema_errors.first()
             self.stdout.write(f"rejected: {first.message if first else submission.stage_message}")
-        self.stdout.write(f"{'stage':<10}{'seconds':>10}{'rows/s':>14}")
+        self.stdout.write(f"{'stage':<12}{'seconds':>10}{'rows/s':>14}")
         for stage in ("schema", "loading", "rules", "verdict"):
             seconds = submission.stage_timings.get(stage, 0.0)
             rate = f"{n / seconds:,.0f}" if seconds > 0 and stage != "verdict" else ""
-            self.stdout.write(f"{stage:<10}{seconds:>10.2f}{rate:>14}")
-        self.stdout.write(f"{'total':<10}{total:>10.2f}{n / total:>14,.0f}")
+            self.stdout.write(f"{stage:<12}{seconds:>10.2f}{rate:>14}")
+        self.stdout.write(f"{'total':<12}{total:>10.2f}{n / total:>14,.0f}")
         self.stdout.write(f"lxml alone (parse + XSD validate): {baseline:.2f} s")
         self.stdout.write(f"ratio, pipeline end to end / lxml alone: {total / baseline:.2f}x")
         # On a shared machine wall time includes waiting for a core; CPU time of this process

@@ -1,0 +1,3 @@
+"""Fixtures shared by the credibility tests."""
+
+from .fixtures import two_years, years  # noqa: F401
