@@ -157,6 +157,9 @@ class Submission(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     stage_timings = models.JSONField(default=dict, blank=True)
+    # Set by retention (portal.retention) once a superseded submission's record and failure rows
+    # are removed; its file, counts, rule summary and audit stay. A re-load clears it.
+    records_archived_at = models.DateTimeField(null=True, blank=True)
 
     student_count = models.PositiveIntegerField(default=0)
     instance_count = models.PositiveIntegerField(default=0)

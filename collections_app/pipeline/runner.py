@@ -174,6 +174,9 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
         for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
     }
     errors, warnings = totals.get(Severity.ERROR, 0), totals.get(Severity.WARNING, 0)
+    if submission.records_archived_at is not None:
+        _finish_reload(submission, task_id, errors, warnings)
+        return
     previous = (
         Submission.objects.filter(
             provider=submission.provider_id,
@@ -229,3 +232,27 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
                 status__in=COMPLETED,  # never the approved one: it stays the approved data until replaced
             ).update(status=SubmissionStatus.SUPERSEDED)
             submission_completed.send(sender=Submission, submission=submission)
+
+
+def _finish_reload(submission: Submission, task_id: str, errors: int, warnings: int) -> None:
+    """A re-load of a superseded submission whose rows retention removed: its rows are back, and
+    nothing else changes (still superseded; no comparison, notification or sign-off reopening)."""
+    with transaction.atomic():
+        lock_owned(submission, task_id)
+        Submission.objects.filter(pk=submission.pk).update(
+            status=SubmissionStatus.SUPERSEDED,
+            stage=Stage.DONE,
+            progress=100,
+            error_count=errors,
+            warning_count=warnings,
+            stage_message=f"Re-loaded: {errors:,} errors, {warnings:,} warnings."[:300],
+            finished_at=timezone.now(),
+            records_archived_at=None,
+        )
+        audit_record(
+            actor=None,
+            action="submission.reloaded",
+            summary=f"Submission {submission.pk} re-loaded from its file: its records and failures are back.",
+            submission=submission,
+            details={"errors": errors, "warnings": warnings},
+        )
