@@ -5,8 +5,9 @@
 Uploads the same generated Student record file `uploads` times (default 10 x 100,000 instances)
 as one provider's successive submissions, reports the record and failure tables' sizes, ages
 every superseded upload past RETENTION_SUPERSEDED_DAYS, then runs retention while one more
-upload runs in a thread (timing both, next to an upload alone), and reports the sizes again,
-after VACUUM, and after one more upload (the freed space is reused)."""
+upload runs in a thread (timing both, next to an upload alone, and sampling lock waits), and
+reports the sizes again, after VACUUM, and over a few rounds of (3 uploads, retention, VACUUM):
+the freed space is reused, so the size levels off."""
 
 import os
 import sys
@@ -66,7 +67,7 @@ def one_upload(path, provider, collection, user) -> tuple[float, Submission]:
     return elapsed, submission
 
 
-def main(uploads: int, instances: int) -> None:
+def main(uploads: int, instances: int, rounds: int = 4, per_round: int = 3) -> None:
     assert connection.vendor == "postgresql"
     provider, user = _bench_provider()
     now = timezone.now()
@@ -107,26 +108,58 @@ def main(uploads: int, instances: int) -> None:
             finally:
                 connection.close()
 
+        lock_waits = []
+        sampling = threading.Event()
+
+        def sample_lock_waits():
+            # Any session of this database waiting for a lock, sampled every 50 ms.
+            try:
+                with connection.cursor() as cursor:
+                    while not sampling.is_set():
+                        cursor.execute(
+                            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND wait_event_type = 'Lock'"
+                        )
+                        lock_waits.append(cursor.fetchone()[0])
+                        time.sleep(0.05)
+            finally:
+                connection.close()
+
+        sampler = threading.Thread(target=sample_lock_waits)
+        sampler.start()
         thread = threading.Thread(target=upload_during_retention)
         thread.start()
         started = time.perf_counter()
         removed = retention_run()
         retention_seconds = time.perf_counter() - started
         thread.join()
+        sampling.set()
+        sampler.join()
         rows = sum(r.total for r in removed)
         print(
             f"retention: {len(removed)} superseded submissions, {rows:,} rows removed in {retention_seconds:.1f} s "
             f"({retention_seconds / max(len(removed), 1):.1f} s per 100k submission) while an upload ran; "
             f"that upload took {concurrent.get('upload', float('nan')):.1f} s "
-            f"(alone: median {sorted(alone)[len(alone) // 2]:.1f} s)",
+            f"(alone: median {sorted(alone)[len(alone) // 2]:.1f} s); "
+            f"sessions waiting for a lock: {sum(1 for n in lock_waits if n)} of {len(lock_waits)} samples",
             flush=True,
         )
         print("after retention:", sizes(), flush=True)
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM {', '.join(TABLES)}")
         print("after VACUUM:", sizes(), flush=True)
-        elapsed, submission = one_upload(path, provider, collection, user)
-        print(f"one more upload ({elapsed:.1f} s):", sizes(), flush=True)
+        # Steady state: each night one more day's uploads are superseded and removed; the freed
+        # space is reused, so the size levels off at what is kept plus a day's uploads.
+        for day in range(1, rounds + 1):
+            for _ in range(per_round):
+                one_upload(path, provider, collection, user)
+            Submission.objects.filter(collection=collection, status="superseded").update(
+                finished_at=timezone.now() - timedelta(days=31)
+            )
+            removed = retention_run()
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM {', '.join(TABLES)}")
+            print(f"round {day}: {per_round} uploads, {len(removed)} removed, after VACUUM:", sizes(), flush=True)
 
 
 if __name__ == "__main__":

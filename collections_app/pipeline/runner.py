@@ -183,6 +183,7 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
             collection=submission.collection_id,
             pk__lt=submission.pk,
             status__in=[*COMPLETED, SubmissionStatus.APPROVED, SubmissionStatus.SUPERSEDED],
+            records_archived_at__isnull=True,  # retention removed its rows: nothing to compare with
         )
         .order_by("-pk")
         .first()

@@ -199,3 +199,15 @@ def test_batches_remove_every_row(uploads, settings):
 
 def test_nightly_in_beat(settings):
     assert settings.CELERY_BEAT_SCHEDULE["retention"]["task"] == "portal.retention"
+
+
+def test_a_new_upload_is_not_compared_with_archived_rows(uploads, years, provider, provider_user):
+    current = uploads["current"]
+    Submission.objects.filter(pk=current.pk).update(status=SubmissionStatus.SUPERSEDED)
+    retention_run(days=0)
+    current.refresh_from_db()
+    assert current.records_archived_at is not None
+    newer = upload(provider, provider_user, years[1], failing=True, recid="23051")
+    # `recent` was archived too (days=0): the newest upload with rows is the approved one.
+    assert newer.previous_submission_id == uploads["once_approved"].pk
+    assert newer.records_added == 0 and newer.records_removed == 0
