@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from collections_app import services
@@ -136,6 +137,9 @@ def test_retention_removes_exactly_the_superseded_rows_past_the_age(uploads):
     assert old.records_archived_at is not None and old.status == "superseded"
     assert old.file and old.instance_count == 3  # the file and counts stay
     assert list(RuleResult.objects.filter(submission=old).values_list("code", "failure_count")) == summary
+    api = APIClient()
+    api.force_authenticate(old.uploaded_by)
+    assert api.get(f"/api/v1/submissions/{old.pk}/").json()["records_archived_at"]
     event = AuditEvent.objects.get(action="submission.records_archived")
     assert event.submission_id == old.pk
     assert retention_run() == []  # nothing left to do
