@@ -19,6 +19,7 @@ from collections_app.pipeline.runner import submission_process
 from core.errors import ActionRefused
 from hin.models import HinLink
 from portal.retention import record_tables, retention_run
+from portal.tasks import retention as retention_task
 from review.services import submission_approve_historical
 from student_record.models import Instance, Student
 from student_record.sample_data import make_husid
@@ -160,6 +161,10 @@ def test_reload_brings_back_identical_failures(uploads, provider_user, client, d
     page = client.get(f"/submissions/{old.pk}/").content.decode()
     assert "Records archived; re-load to see failures" in page and 'id="reload-form"' in page
 
+    assert (
+        "Records archived; re-load to see failures" in client.get(f"/submissions/{old.pk}/failures/").content.decode()
+    )
+
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/submissions/{old.pk}/reload/")
     assert response.status_code == 302
@@ -201,8 +206,11 @@ def test_batches_remove_every_row(uploads, settings):
     assert sum(rows(old).values()) == 0
 
 
-def test_nightly_in_beat(settings):
+def test_nightly_in_beat(settings, uploads):
     assert settings.CELERY_BEAT_SCHEDULE["retention"]["task"] == "portal.retention"
+    assert retention_task.delay().get() == 1  # eager in tests: the task beat sends
+    uploads["old"].refresh_from_db()
+    assert uploads["old"].records_archived_at is not None
 
 
 def test_a_new_upload_is_not_compared_with_archived_rows(uploads, years, provider, provider_user):
