@@ -111,6 +111,10 @@ def get(kind: str) -> RecordKind:
         raise UnknownKind(kind) from None
 
 
+def registered() -> list[RecordKind]:
+    return list(_KINDS.values())
+
+
 def is_registered(kind: str) -> bool:
     return kind in _KINDS
 

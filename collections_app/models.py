@@ -166,6 +166,9 @@ class Submission(models.Model):
     # Set when a re-run of the approved submission found errors or warnings over tolerance: it
     # stays approved (a re-run never un-approves), and liaison sees this on its page and the grid.
     approved_no_longer_passes = models.BooleanField(default=False)
+    # Set by retention (portal.retention) once a superseded submission's record and failure rows
+    # are removed; its file, counts, rule summary and audit stay. A re-load clears it.
+    records_archived_at = models.DateTimeField(null=True, blank=True)
 
     student_count = models.PositiveIntegerField(default=0)
     instance_count = models.PositiveIntegerField(default=0)

@@ -252,6 +252,7 @@ class SubmissionSerializer(SubmissionListSerializer):
             "counts",
             "changes",
             "error_message",
+            "records_archived_at",
             "rules",
         ]
         read_only_fields = fields

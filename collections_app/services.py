@@ -384,6 +384,43 @@ def submission_retry(*, submission: Submission, user) -> Submission:
     return submission
 
 
+def submission_reload(*, submission: Submission, user) -> Submission:
+    """Bring back the record and failure rows retention removed, by running the kept file through
+    the pipeline again as the same submission: the same ids, so the same failures. It stays
+    superseded (the runner sees records_archived_at and changes nothing else)."""
+    if not permissions.can_retry_for(user, submission.provider):
+        raise ActionRefused("You can only re-load your own provider's submissions.", code="forbidden")
+    if not submission.file:
+        raise ActionRefused("This submission's file is no longer kept, so it cannot be re-loaded.", code="no_file")
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Submission.objects.filter(
+            pk=submission.pk, status=SubmissionStatus.SUPERSEDED, records_archived_at__isnull=False
+        ).update(
+            status=SubmissionStatus.QUEUED,
+            stage=Stage.QUEUED,
+            progress=0,
+            task_id="",
+            error_message="",
+            queued_at=now,
+            task_sent_at=None,
+            attempts=0,
+        )
+        if not claimed:
+            raise ActionRefused("Only a submission whose records were archived can be re-loaded.", code="not_archived")
+        audit_record(
+            actor=user,
+            action="submission.reload_requested",
+            summary=f"Re-load of submission {submission.pk} requested: its archived records are loaded again.",
+            provider=submission.provider,
+            collection=submission.collection,
+            submission=submission,
+        )
+        submission.refresh_from_db()
+        _enqueue(submission)
+    return submission
+
+
 def _send(submission_id: int, *, task_id: str | None = None) -> bool:
     """Hand the submission's task to the broker; False if the broker cannot be reached."""
     try:

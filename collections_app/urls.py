@@ -10,6 +10,7 @@ urlpatterns = [
     path("submissions/<int:pk>/status.json", views.submission_status, name="submission_status"),
     path("submissions/<int:pk>/retry/", views.submission_retry_view, name="submission_retry"),
     path("submissions/<int:pk>/rerun/", views.submission_rerun_view, name="submission_rerun"),
+    path("submissions/<int:pk>/reload/", views.submission_reload_view, name="submission_reload"),
     path("submissions/<int:pk>/recheck/", views.submission_recheck_view, name="submission_recheck"),
     path("submissions/<int:pk>/failures/", views.submission_failures, name="submission_failures"),
     path("submissions/<int:pk>/failures.csv", views.submission_failures_csv, name="submission_failures_csv"),

@@ -134,6 +134,19 @@ def submission_retry_view(request, pk):
 
 @login_required
 @require_POST
+def submission_reload_view(request, pk):
+    """Load an archived submission's records again from its kept file (retention removed them)."""
+    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
+    try:
+        services.submission_reload(submission=submission, user=request.user)
+        messages.success(request, "The submission's records are being loaded again from its file.")
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    return redirect("submission_detail", pk=pk)
+
+
+@login_required
+@require_POST
 def submission_recheck_view(request, pk):
     """Check the same stored file again (e.g. after recording reasons), as a new submission."""
     submission = selectors.submission_get_or_404(user=request.user, pk=pk)

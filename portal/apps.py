@@ -6,3 +6,7 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self):
+        # The nightly retention task; Celery must know it for beat to send it.
+        from . import tasks  # noqa: F401

@@ -277,8 +277,19 @@ PIPELINE_SWEEP_INTERVAL = env.float("PIPELINE_SWEEP_INTERVAL", default=60.0)
 WORKER_PING_INTERVAL = env.float("WORKER_PING_INTERVAL", default=15.0)
 WORKER_PING_MAX_AGE = env.float("WORKER_PING_MAX_AGE", default=60.0)
 HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=2.0)
+# Retention (issue 14): a superseded submission's record and failure rows are removed this many
+# days after it was processed (its file, counts, per-rule summary and audit stay; it can be
+# re-loaded). Approved or signed-off submissions, and anyone's current data, are never touched.
+RETENTION_SUPERSEDED_DAYS = env.int("RETENTION_SUPERSEDED_DAYS", default=30)
+# Rows deleted per short transaction, so uploads writing the same tables are never held up.
+RETENTION_BATCH = env.int("RETENTION_BATCH", default=5000)
 
 CELERY_BEAT_SCHEDULE = {
+    # Nightly retention: removes superseded submissions' rows past RETENTION_SUPERSEDED_DAYS.
+    "retention": {
+        "task": "portal.retention",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Re-queue jobs whose worker was lost and send tasks the broker never got (see above).
     "sweep-submissions": {
         "task": "collections.sweep_submissions",

@@ -11,7 +11,7 @@ from accounts.decorators import liaison_required
 from collections_app import kinds
 from collections_app import selectors as submission_selectors
 from collections_app import services as collection_services
-from collections_app.models import CollectionKind, Severity
+from collections_app.models import CollectionKind, Severity, SubmissionStatus
 from contacts import selectors as contact_selectors
 from portal import dashboards
 from review.views import approval_panel
@@ -89,6 +89,9 @@ def submission_detail(request, pk):
             "can_rerun": collection_services.submission_is_rerunnable(
                 submission=submission, user=request.user, current_id=review["current_submission_id"]
             ),
+            "can_reload": bool(submission.records_archived_at and submission.file)
+            and submission.status == SubmissionStatus.SUPERSEDED
+            and permissions.can_retry_for(request.user, submission.provider),
             "can_recheck": collection_services.submission_is_recheckable(
                 submission=submission, user=request.user, latest_status=review["review_state"].latest_status
             ),

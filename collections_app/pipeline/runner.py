@@ -219,12 +219,16 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
         for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
     }
     errors, warnings = totals.get(Severity.ERROR, 0), totals.get(Severity.WARNING, 0)
+    if submission.records_archived_at is not None:
+        _finish_reload(submission, task_id, errors, warnings)
+        return
     previous = (
         Submission.objects.filter(
             provider=submission.provider_id,
             collection=submission.collection_id,
             pk__lt=submission.pk,
             status__in=[*COMPLETED, SubmissionStatus.APPROVED, SubmissionStatus.SUPERSEDED],
+            records_archived_at__isnull=True,  # retention removed its rows: nothing to compare with
         )
         .order_by("-pk")
         .first()
@@ -325,3 +329,27 @@ def _finish_rerun(submission: Submission, task_id: str, timings) -> None:
         )
         submission.status, submission.error_count, submission.warning_count = status, errors, warnings
         submission_rerun_finished.send(sender=Submission, submission=submission, was=was, verdict=verdict)
+
+
+def _finish_reload(submission: Submission, task_id: str, errors: int, warnings: int) -> None:
+    """A re-load of a superseded submission whose rows retention removed: its rows are back, and
+    nothing else changes (still superseded; no comparison, notification or sign-off reopening)."""
+    with transaction.atomic():
+        lock_owned(submission, task_id)
+        Submission.objects.filter(pk=submission.pk).update(
+            status=SubmissionStatus.SUPERSEDED,
+            stage=Stage.DONE,
+            progress=100,
+            error_count=errors,
+            warning_count=warnings,
+            stage_message=f"Re-loaded: {errors:,} errors, {warnings:,} warnings."[:300],
+            finished_at=timezone.now(),
+            records_archived_at=None,
+        )
+        audit_record(
+            actor=None,
+            action="submission.reloaded",
+            summary=f"Submission {submission.pk} re-loaded from its file: its records and failures are back.",
+            submission=submission,
+            details={"errors": errors, "warnings": warnings},
+        )

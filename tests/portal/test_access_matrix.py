@@ -92,6 +92,7 @@ class Side:
     contact: Submission | None = None  # C23071 contact details, approved: coverage and the survey feed read it
     markers: tuple[str, ...] = ()
     husids: tuple[str, ...] = ()
+    archived: Submission | None = None  # C23051, superseded, its records removed by retention: re-load acts on it
     contact: Submission | None = None  # C23071's current upload: graduates sharing an email
 
 
@@ -147,6 +148,15 @@ def _side(letter, name, ukprn, instid, *, prev_collection, collection, other_col
         error_message="The worker was lost.",
         file=ContentFile(file("clean", "23051"), name="r.xml"),
     )
+    archived = factories.SubmissionFactory(
+        provider=provider,
+        collection=collection,
+        uploaded_by=user,
+        status=SubmissionStatus.SUPERSEDED,
+        finished_at=timezone.now(),
+        records_archived_at=timezone.now(),
+        file=ContentFile(file("clean", "23051"), name="r.xml"),
+    )
     cur = process(provider, user, collection, file("failed", "23051"))
     # Approval only reads the verdict: no need to run the pipeline for it.
     passed = make_submission(provider, other_collection, uploaded_by=user, instances=3)
@@ -154,6 +164,7 @@ def _side(letter, name, ukprn, instid, *, prev_collection, collection, other_col
     Submission.objects.filter(provider=provider).update(original_name=f"{surname}-return.xml")
     side = Side(provider, user, approver, prev, error, cur, passed, markers=(name, surname, husids[0], ukprn))
     side.husids = tuple(husids)
+    side.archived = archived
     side.hin_warning = RuleFailure.objects.get(submission=cur, code="HIN5b").pk
     return side
 
@@ -372,6 +383,7 @@ A_SUBMISSION = lambda w: {"pk": w.a.cur.pk}  # noqa: E731
 A_PASSED = lambda w: {"pk": w.a.passed.pk}  # noqa: E731
 A_ERROR = lambda w: {"pk": w.a.error.pk}  # noqa: E731
 A_CELL = lambda w: {"pk": w.a.cur.pk, "table": "level", "category": "UG"}  # noqa: E731
+A_ARCHIVED = lambda w: {"pk": w.a.archived.pk}  # noqa: E731
 A_QUERY_OPEN = lambda w: {"pk": w.a.query_open.pk}  # noqa: E731
 A_QUERY_ANSWERED = lambda w: {"pk": w.a.query_answered.pk}  # noqa: E731
 A_OVERRIDE = lambda w: {"pk": w.a.override.pk}  # noqa: E731
@@ -468,6 +480,7 @@ MATRIX: dict[str, Route] = {
     "submission_detail": Route(A_SUBMISSION, get=WEB_A_DATA),
     "submission_status": Route(A_SUBMISSION, get=WEB_A_DATA),
     "submission_retry": Route(A_ERROR, get=WEB_POST_ONLY, post=(302, Ok(302), Ok(302), 404, Ok(302))),
+    "submission_reload": Route(A_ARCHIVED, get=WEB_POST_ONLY, post=(302, Ok(302), Ok(302), 404, Ok(302))),
     "submission_failures": Route(A_SUBMISSION, get=WEB_A_DATA),
     "submission_failures_csv": Route(A_SUBMISSION, get=WEB_A_DATA),
     "submission_schema_errors_csv": Route(A_SUBMISSION, get=WEB_A_DATA),

@@ -439,7 +439,9 @@ def _retire_bench_contacts(collection) -> None:
     PopulationBuild.objects.filter(pk__in=builds).delete()
     for old in Submission.objects.filter(pk__in=retired).exclude(file=""):
         old.file.delete(save=False)
-    Submission.objects.filter(pk__in=retired).update(status=SubmissionStatus.SUPERSEDED, file="")
+    Submission.objects.filter(pk__in=retired).update(
+        status=SubmissionStatus.SUPERSEDED, file="", records_archived_at=timezone.now()
+    )
     Approval.objects.filter(submission__in=retired, superseded_at__isnull=True).update(superseded_at=timezone.now())
 
 
@@ -463,5 +465,7 @@ def _retire_bench_submissions(*collections) -> None:
     with connection.cursor() as cursor:
         for table in ("hin_link", "sr_rule_failure", "sr_instance", "sr_student"):
             cursor.execute(f"DELETE FROM {table} WHERE submission_id IN ({placeholders})", retired)
-    Submission.objects.filter(pk__in=retired).update(status=SubmissionStatus.SUPERSEDED, file="")
+    Submission.objects.filter(pk__in=retired).update(
+        status=SubmissionStatus.SUPERSEDED, file="", records_archived_at=timezone.now()
+    )
     Approval.objects.filter(submission__in=retired, superseded_at__isnull=True).update(superseded_at=timezone.now())
