@@ -127,6 +127,23 @@ def failures_for(
     return queryset.order_by(*(f"-{f}" if descending else f for f in fields))
 
 
+def failures_total(
+    *,
+    summaries: list[RuleSummary],
+    code: str | None = None,
+    severity: str | None = None,
+    search: str | None = None,
+    **_,
+) -> int | None:
+    """How many failures a filter matches, from the per-rule counts the pipeline stored (a completed
+    submission's failures never change), so a list needs no COUNT over its rows. None with a search."""
+    if search:
+        return None
+    return sum(
+        s.failure_count for s in summaries if (not code or s.code == code) and (not severity or s.severity == severity)
+    )
+
+
 def schema_errors_for(*, submission: Submission) -> QuerySet[SchemaError]:
     return SchemaError.objects.filter(submission=submission)
 

@@ -34,6 +34,11 @@ def previous_year_submission(*, submission: Submission) -> Submission | None:
     )
 
 
+def hin_target_count(*, submission: Submission) -> int:
+    """How many records the Target List holds: a count of instances alone, without the students' join."""
+    return Instance.objects.filter(submission=submission).exclude(CLOSED_OFF).count()
+
+
 def hin_target_list(*, submission: Submission) -> QuerySet[Instance]:
     """The submission's HIN Target List: every record that is not closed off, in file order,
     with the student's names. Next year's submission must return a record for each (check 7)."""
@@ -248,8 +253,25 @@ def hin_findings(
         queryset = queryset.filter(field=field)
     if value:
         queryset = queryset.filter(value=value)
+    # The report's place as a named key, so a keyset page can seek on it (core.pagination).
     order = Case(*(When(code=code, then=Value(i)) for i, code in enumerate(REPORT_OF_CODE)))
-    return queryset.order_by(order, "line", "id")
+    return queryset.annotate(report_order=order).order_by("report_order", "line", "id")
+
+
+def hin_findings_total(
+    *, current: ReportCount, check: str | None = None, confirmed: bool | None = None, filtered: bool = False
+) -> int | None:
+    """How many findings a report tab lists, from the counts stored per check (None when the filter
+    needs a count of its own: a HUSID, field or value, or a check's confirmed/open share)."""
+    if filtered:
+        return None
+    if check:
+        if confirmed is not None:
+            return None
+        return sum(c.failures for c in current.checks if c.check.lower() == check.lower())
+    if confirmed is None:
+        return current.failures
+    return current.confirmed if confirmed else current.outstanding
 
 
 def finding_fields(*, submission: Submission, report: str | None = None) -> list[str]:

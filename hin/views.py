@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from collections_app.exports import submission_filename
 from collections_app.models import CURRENT_STATUSES
 from core.errors import ActionRefused
 from core.navigation import redirect_back
+from core.pagination import keyset_page
 
 from . import exports, selectors, services
 
@@ -60,11 +60,18 @@ def hin_report(request, pk):
     counts = selectors.hin_report_counts(submission=submission)
     # Open on the first report with something to do.
     filters = _report_filters(request, default_report=next((c.report.letter for c in counts if c.failures), "A"))
-    page = Paginator(_findings(submission, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    current = next(c for c in counts if c.report.letter == filters["report"])
+    total = selectors.hin_findings_total(
+        current=current,
+        check=filters["check"] or None,
+        confirmed={"open": False, "confirmed": True}.get(filters["status"]),
+        filtered=bool(filters["husid"] or filters["field"] or filters["value"]),
+    )
+    page = keyset_page(_findings(submission, filters), request, PAGE_SIZE, count=total)
     findings = selectors.hin_findings_resolve(submission=submission, failures=page.object_list)
     query = request.GET.copy()
-    query.pop("page", None)
-    current = next(c for c in counts if c.report.letter == filters["report"])
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     own_staff = permissions.is_staff_of(request.user, submission.provider)
     # Only the current upload's warnings can be confirmed (a superseded one is a record).
     can_confirm = (
@@ -175,9 +182,11 @@ def hin_target_list(request, pk):
     queryset = selectors.hin_target_list(submission=submission)
     if search:
         queryset = queryset.filter(Q(husid__startswith=search) | Q(surname__icontains=search))
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    total = selectors.hin_target_count(submission=submission)
+    page = keyset_page(queryset, request, 50, count=None if search else total)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     return render(
         request,
         "hin/target_list.html",
@@ -187,7 +196,7 @@ def hin_target_list(request, pk):
             "page": page,
             "search": search,
             "query": query.urlencode(),
-            "total": selectors.hin_target_list(submission=submission).count(),
+            "total": total,
         },
     )
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,6 +19,7 @@ from collections_app.models import Collection, Submission
 from core.csv import csv_response
 from core.errors import ActionRefused
 from core.navigation import redirect_back
+from core.pagination import keyset_page
 from core.sorting import resolve_sort
 
 from . import selectors, services
@@ -50,9 +50,10 @@ def _attempt(request, action, success: str) -> bool:
 
 
 def _without_page(request) -> str:
-    """The current query string without `page`, for the pagination links."""
+    """The current query string without `page` (and its cursor), for the pagination links."""
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     return query.urlencode()
 
 
@@ -146,11 +147,11 @@ def override_decide(request, pk):
 
 OVERRIDE_SORTS = {
     "requested": ("requested_at", "id"),
-    "provider": ("provider__name", "-requested_at"),
-    "collection": ("collection__reference", "-requested_at"),
-    "code": ("code", "-requested_at"),
-    "percent": ("percent", "-requested_at"),
-    "status": ("status", "-requested_at"),
+    "provider": ("provider__name", "-requested_at", "-id"),
+    "collection": ("collection__reference", "-requested_at", "-id"),
+    "code": ("code", "-requested_at", "-id"),
+    "percent": ("percent", "-requested_at", "-id"),
+    "status": ("status", "-requested_at", "-id"),
 }
 
 
@@ -162,7 +163,7 @@ def override_list(request):
     overrides = selectors.overrides_visible_to(user=request.user)
     if status in OverrideStatus.values:
         overrides = overrides.filter(status=status)
-    page = Paginator(overrides.order_by(*order_by), 50).get_page(request.GET.get("page"))
+    page = keyset_page(overrides.order_by(*order_by), request, 50)
     return render(
         request,
         "review/override_list.html",
@@ -220,9 +221,9 @@ def collection_tolerances(request, reference):
 QUERY_SORTS = {
     "updated": ("updated_at", "id"),
     "raised": ("raised_at", "id"),
-    "status": ("status", "-updated_at"),
-    "provider": ("provider__name", "-updated_at"),
-    "subject": ("subject", "-updated_at"),
+    "status": ("status", "-updated_at", "-id"),
+    "provider": ("provider__name", "-updated_at", "-id"),
+    "subject": ("subject", "-updated_at", "-id"),
 }
 
 
@@ -240,7 +241,7 @@ def query_list(request):
         queries = queries.filter(status__in=selectors.UNRESOLVED_QUERY)
     elif status in QueryStatus.values:
         queries = queries.filter(status=status)
-    page = Paginator(queries.order_by(*order_by), 50).get_page(request.GET.get("page"))
+    page = keyset_page(queries.order_by(*order_by), request, 50)
     return render(
         request,
         "review/query_list.html",
