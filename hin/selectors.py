@@ -8,7 +8,8 @@ from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
 from collections_app.models import RuleFailure, RuleResult, Submission, SubmissionStatus, WarningConfirmation
 from collections_app.rules import get_rule
-from collections_app.selectors import confirmations_for, warning_counts, with_confirmation
+from collections_app.selectors import confirmations_for, with_confirmation
+from collections_app.selectors import warning_counts as collection_warning_counts
 from student_record.models import Instance
 
 from .models import HinLink, LinkKind
@@ -362,12 +363,22 @@ class ReportCount:
         return self.failures - self.confirmed
 
 
-def hin_report_counts(*, submission: Submission) -> list[ReportCount]:
-    """Reports A-D with their failure counts (and confirmed counts), per check; two queries."""
-    results = dict(
-        RuleResult.objects.filter(submission=submission, code__in=REPORT_OF_CODE).values_list("code", "failure_count")
-    )
-    confirmed = {code: count.confirmed for code, count in warning_counts(submission=submission).items()}
+def hin_report_counts(
+    *, submission: Submission, warning_counts: dict | None = None, summaries: list | None = None
+) -> list[ReportCount]:
+    """Reports A-D with their failure counts (and confirmed counts), per check; two queries, none when
+    the caller passes the submission's `warning_counts` and rule `summaries` (already read)."""
+    if summaries is None:
+        results = dict(
+            RuleResult.objects.filter(submission=submission, code__in=REPORT_OF_CODE).values_list(
+                "code", "failure_count"
+            )
+        )
+    else:
+        results = {s.code: s.failure_count for s in summaries if s.code in REPORT_OF_CODE}
+    if warning_counts is None:
+        warning_counts = collection_warning_counts(submission=submission)
+    confirmed = {code: count.confirmed for code, count in warning_counts.items()}
     out = []
     for report in REPORTS:
         checks = []

@@ -57,18 +57,21 @@ def _without_page(request) -> str:
     return query.urlencode()
 
 
-def approval_panel(request, submission: Submission) -> dict:
-    """Context for the approval panel and queries on the submission page (collections_app.views)."""
+def approval_panel(request, submission: Submission, *, summaries=None, counts=None) -> dict:
+    """Context for the approval panel and queries on the submission page (portal.views). `summaries`
+    (rule_summaries) and `counts` (warning_counts): the page's own, so they are read once."""
     user = request.user
     state = selectors.collection_state(provider=submission.provider, collection=submission.collection)
     is_approver = permissions.can_approve_for(user, submission.provider)
     # Only the provider's current upload (the newest completed one) is acted on: an older or a
     # rejected one is history, shown without approve, override or confirm actions.
     is_current = submission.pk == state.current_id
+    warnings = selectors.warnings_over_tolerance(submission=submission, counts=counts) if submission.is_complete else []
     blockers = (
-        selectors.approval_blockers(submission=submission) if is_current and submission.status == "passed" else []
+        selectors.approval_blockers(submission=submission, tolerance_rows=warnings)
+        if is_current and submission.status == "passed"
+        else []
     )
-    warnings = selectors.warnings_over_tolerance(submission=submission) if submission.is_complete else []
     queries = selectors.queries_for(user=user, submission=submission)
     return {
         "review_state": state,
@@ -88,7 +91,11 @@ def approval_panel(request, submission: Submission) -> dict:
         ),
         "can_raise_query": permissions.is_liaison(user),
         "can_sign_off": is_current and permissions.is_liaison(user),
-        "rule_codes": [s.code for s in collection_selectors.rule_summaries(submission=submission) if s.failure_count],
+        "rule_codes": [
+            s.code
+            for s in (collection_selectors.rule_summaries(submission=submission) if summaries is None else summaries)
+            if s.failure_count
+        ],
     }
 
 
