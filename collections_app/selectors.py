@@ -115,12 +115,12 @@ def failures_for(
         queryset = queryset.filter(severity=severity)
     if search:
         search = search.strip()
+        # Names as a subquery of the submission's students, not an OR across the join: on PostgreSQL
+        # the trigram indexes (student_record migration 0003) find them without reading every student.
+        students = RuleFailure._meta.get_field("student").related_model.objects.filter(submission=submission)
+        named = students.filter(Q(surname__icontains=search) | Q(fnames__icontains=search)).values("id")
         queryset = queryset.filter(
-            Q(husid__startswith=search)
-            | Q(numhus=search)
-            | Q(student__surname__icontains=search)
-            | Q(student__fnames__icontains=search)
-            | Q(value__icontains=search)
+            Q(husid__startswith=search) | Q(numhus=search) | Q(student_id__in=named) | Q(value__icontains=search)
         )
     descending = bool(sort) and sort.startswith("-")
     fields = FAILURE_SORTS.get((sort or "line").lstrip("-"), FAILURE_SORTS["line"])

@@ -10,7 +10,7 @@ from collections_app.models import RuleFailure, RuleResult, Submission, Submissi
 from collections_app.rules import get_rule
 from collections_app.selectors import confirmations_for, with_confirmation
 from collections_app.selectors import warning_counts as collection_warning_counts
-from student_record.models import Instance
+from student_record.models import Instance, Student
 
 from .models import HinLink, LinkKind
 
@@ -35,17 +35,26 @@ def previous_year_submission(*, submission: Submission) -> Submission | None:
     )
 
 
-def hin_target_count(*, submission: Submission) -> int:
-    """How many records the Target List holds: a count of instances alone, without the students' join."""
-    return Instance.objects.filter(submission=submission).exclude(CLOSED_OFF).count()
+def _target_records(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
+    queryset = Instance.objects.filter(submission=submission).exclude(CLOSED_OFF)
+    if search:
+        # The students found first (on PostgreSQL by the trigram index), not an OR across the join.
+        named = Student.objects.filter(submission=submission, surname__icontains=search).values("id")
+        queryset = queryset.filter(Q(husid__startswith=search) | Q(student_id__in=named))
+    return queryset
 
 
-def hin_target_list(*, submission: Submission) -> QuerySet[Instance]:
+def hin_target_count(*, submission: Submission, search: str = "") -> int:
+    """How many records the Target List (or a search of it) holds: instances alone, without the students' join."""
+    return _target_records(submission=submission, search=search).count()
+
+
+def hin_target_list(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
     """The submission's HIN Target List: every record that is not closed off, in file order,
-    with the student's names. Next year's submission must return a record for each (check 7)."""
+    with the student's names. Next year's submission must return a record for each (check 7).
+    `search`: a HUSID prefix or part of a surname."""
     return (
-        Instance.objects.filter(submission=submission)
-        .exclude(CLOSED_OFF)
+        _target_records(submission=submission, search=search)
         .annotate(
             fnames=F("student__fnames"),
             surname=F("student__surname"),

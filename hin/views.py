@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -179,11 +178,10 @@ def hin_report_csv(request, pk):
 def hin_target_list(request, pk):
     submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     search = (request.GET.get("q") or "").strip()
-    queryset = selectors.hin_target_list(submission=submission)
-    if search:
-        queryset = queryset.filter(Q(husid__startswith=search) | Q(surname__icontains=search))
+    queryset = selectors.hin_target_list(submission=submission, search=search)
     total = selectors.hin_target_count(submission=submission)
-    page = keyset_page(queryset, request, 50, count=None if search else total)
+    count = selectors.hin_target_count(submission=submission, search=search) if search else total
+    page = keyset_page(queryset, request, 50, count=count)
     query = request.GET.copy()
     for name in ("page", "after", "before"):
         query.pop(name, None)

@@ -61,4 +61,6 @@ class Instance(models.Model):
         db_table = "sr_instance"
         indexes = [
             models.Index(fields=["submission", "husid", "numhus"], name="sr_instance_sub_hin"),
+            # The HIN Target List's order (file order), walked by a keyset page.
+            models.Index(fields=["submission", "line", "id"], name="sr_instance_sub_line"),
         ]
