@@ -1,6 +1,9 @@
 """Benchmarks. `manage.py bench ingest --instances 100000` times the whole pipeline on the
 configured database next to lxml alone parsing and XSD-validating the same file.
 
+`manage.py bench web --instances 100000` loads the same data (both years, through the pipeline;
+`--keep` reuses it) and drives the pages over HTTP against gunicorn on 127.0.0.1 (portal.benchweb).
+
 With `--with-previous`, the year before (same size, same students) is loaded first as the
 provider's approved previous-year submission, so the linking stage links 100,000 against
 100,000 and its time is reported on its own."""
@@ -22,6 +25,7 @@ from collections_app.models import Collection, CollectionKind, RuleResult, Submi
 from collections_app.pipeline.runner import submission_process
 from collections_app.pipeline.xmlsafe import SAFE_PARSE_OPTIONS, load_schema
 from collections_app.services import submission_store
+from portal import benchweb
 from review.models import Approval
 from review.services import submission_approve_historical
 from student_record.parse import SCHEMA_FILE
@@ -46,10 +50,10 @@ def lxml_alone(path: Path) -> float:
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark: `bench ingest --instances N [--with-previous]`."
+    help = "Run a benchmark: `bench ingest --instances N [--with-previous]` or `bench web --instances N [--keep]`."
 
     def add_arguments(self, parser):
-        parser.add_argument("which", choices=["ingest"])
+        parser.add_argument("which", choices=["ingest", "web"])
         parser.add_argument("--instances", type=int, default=100_000)
         parser.add_argument("--defect-rate", type=float, default=0.01)
         parser.add_argument(
@@ -65,8 +69,20 @@ class Command(BaseCommand):
             help="with --with-previous: share of students with a planted year-on-year problem",
         )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark submissions' rows")
+        benchweb.add_arguments(parser)
 
     def handle(self, *args, **opts):
+        if opts["which"] == "web":
+            if not (opts["keep"] and benchweb.dataset(instances=opts["instances"])):
+                self.stdout.write("building the dataset: both years through the pipeline")
+                self.handle_ingest(**{**opts, "with_previous": True, "keep": True})
+            benchweb.run(self.stdout, **opts)
+            if not opts["keep"]:
+                _retire_bench_submissions(*Collection.objects.filter(reference__in=("C99051", "C98051")))
+            return
+        self.handle_ingest(**opts)
+
+    def handle_ingest(self, **opts):
         n = opts["instances"]
         with_previous = opts["with_previous"]
         provider, _ = Provider.objects.get_or_create(
