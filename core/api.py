@@ -44,9 +44,9 @@ class KeysetAPIPagination(PortalPagination):
     (or `last`), but `next` and `previous` carry a seek cursor (`after`/`before`), so walking a list
     costs the same at its end as at its start. A view that knows the total passes `count=`."""
 
-    def paginate_queryset(self, queryset, request, view=None, *, count=None):
+    def paginate_queryset(self, queryset, request, view=None, *, count=None, base=None):
         self.request = request
-        self.page = KeysetPaginator(queryset, self.get_page_size(request), count=count).get_page(
+        self.page = KeysetPaginator(queryset, self.get_page_size(request), count=count, base=base).get_page(
             request.query_params.get(self.page_query_param),
             after=request.query_params.get("after"),
             before=request.query_params.get("before"),

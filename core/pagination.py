@@ -61,7 +61,9 @@ class KeysetPaginator:
     """Pages of `queryset`, ordered (order_by, else the model's ordering) by fields or annotations; `id`
     is added as the last key when the order does not end with it, so every row has a unique key."""
 
-    def __init__(self, queryset: QuerySet, per_page: int, *, count: int | None = None):
+    def __init__(self, queryset: QuerySet, per_page: int, *, count: int | None = None, base: QuerySet | None = None):
+        """`base`: the same rows without the joins and annotations only shown (e.g. the student's name
+        of an instance), for the id subquery of a page jump, which then reads one index alone."""
         ordering = queryset.query.order_by or (queryset.query.default_ordering and queryset.model._meta.ordering) or []
         keys = [k for k in ordering if isinstance(k, str)]
         if len(keys) != len(ordering) or any(k.startswith("?") for k in keys):
@@ -69,6 +71,7 @@ class KeysetPaginator:
         if not keys or keys[-1].lstrip("-") not in ("id", "pk"):
             keys.append("-id" if keys and keys[-1].startswith("-") else "id")  # a unique tiebreaker
         self.queryset = queryset.order_by(*keys)
+        self.base = self.queryset if base is None else base.order_by(*keys)
         self.keys = keys
         self.per_page = per_page
         self._count = count
@@ -118,10 +121,10 @@ class KeysetPaginator:
             # The last page: read backwards from the end, no offset at all.
             return list(self.queryset.order_by(*map(_flip, self.keys))[:size])[::-1]
         if offset <= self.count // 2:
-            ids = self.queryset.values("pk")[offset : offset + size]
+            ids = self.base.values("pk")[offset : offset + size]
         else:
             from_end = self.count - offset - size
-            ids = self.queryset.order_by(*map(_flip, self.keys)).values("pk")[from_end : from_end + size]
+            ids = self.base.order_by(*map(_flip, self.keys)).values("pk")[from_end : from_end + size]
         return list(self.queryset.filter(pk__in=ids))
 
     # The seek condition. -------------------------------------------------------------------------
@@ -234,8 +237,10 @@ class KeysetPage:
         return f"page={self.number - 1}&before={self.previous_cursor}"
 
 
-def keyset_page(queryset: QuerySet, request, per_page: int, *, count: int | None = None) -> KeysetPage:
+def keyset_page(
+    queryset: QuerySet, request, per_page: int, *, count: int | None = None, base: QuerySet | None = None
+) -> KeysetPage:
     """The page a screen's request asks for: ?page=N|last, with ?after= or ?before= from the page links."""
-    return KeysetPaginator(queryset, per_page, count=count).get_page(
+    return KeysetPaginator(queryset, per_page, count=count, base=base).get_page(
         request.GET.get("page"), after=request.GET.get("after"), before=request.GET.get("before")
     )

@@ -151,6 +151,7 @@ class HinTargetListView(generics.GenericAPIView):
             request,
             view=self,
             count=selectors.hin_target_count(submission=submission),
+            base=selectors.hin_target_records(submission=submission),
         )
         return self.get_paginated_response(HinTargetRecordSerializer(page, many=True).data)
 

@@ -35,7 +35,8 @@ def previous_year_submission(*, submission: Submission) -> Submission | None:
     )
 
 
-def _target_records(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
+def hin_target_records(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
+    """The Target List's rows alone, without the students' names (for counts and page jumps)."""
     queryset = Instance.objects.filter(submission=submission).exclude(CLOSED_OFF)
     if search:
         # The students found first (on PostgreSQL by the trigram index), not an OR across the join.
@@ -46,7 +47,7 @@ def _target_records(*, submission: Submission, search: str = "") -> QuerySet[Ins
 
 def hin_target_count(*, submission: Submission, search: str = "") -> int:
     """How many records the Target List (or a search of it) holds: instances alone, without the students' join."""
-    return _target_records(submission=submission, search=search).count()
+    return hin_target_records(submission=submission, search=search).count()
 
 
 def hin_target_list(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
@@ -54,7 +55,7 @@ def hin_target_list(*, submission: Submission, search: str = "") -> QuerySet[Ins
     with the student's names. Next year's submission must return a record for each (check 7).
     `search`: a HUSID prefix or part of a surname."""
     return (
-        _target_records(submission=submission, search=search)
+        hin_target_records(submission=submission, search=search)
         .annotate(
             fnames=F("student__fnames"),
             surname=F("student__surname"),

@@ -181,7 +181,8 @@ def hin_target_list(request, pk):
     queryset = selectors.hin_target_list(submission=submission, search=search)
     total = selectors.hin_target_count(submission=submission)
     count = selectors.hin_target_count(submission=submission, search=search) if search else total
-    page = keyset_page(queryset, request, 50, count=count)
+    base = selectors.hin_target_records(submission=submission, search=search)
+    page = keyset_page(queryset, request, 50, count=count, base=base)
     query = request.GET.copy()
     for name in ("page", "after", "before"):
         query.pop(name, None)
