@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.cache import cache
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
 from collections_app.models import RuleFailure, RuleResult, Submission, SubmissionStatus, WarningConfirmation
@@ -285,13 +286,29 @@ def hin_findings_total(
     return current.confirmed if confirmed else current.outstanding
 
 
+# A completed run's findings and links never change: figures read from all of them are kept, per
+# run (a retry finishes at another time, so it has other keys), instead of re-read on every request.
+SETTLED_TTL = 24 * 3600
+
+
+def _settled(submission: Submission, name: str, compute):
+    if submission.is_in_flight or submission.finished_at is None:
+        return compute()
+    key = f"hin:{name}:{submission.pk}:{submission.finished_at.timestamp()}"
+    return cache.get_or_set(key, compute, SETTLED_TTL)
+
+
 def finding_fields(*, submission: Submission, report: str | None = None) -> list[str]:
     """The fields the report's findings name (POSTCODE, BIRTHDTE, category 1, ...), for a filter."""
-    return sorted(
-        RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report))
-        .exclude(field="")
-        .values_list("field", flat=True)
-        .distinct()
+    return _settled(
+        submission,
+        f"fields:{report or ''}",
+        lambda: sorted(
+            RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report))
+            .exclude(field="")
+            .values_list("field", flat=True)
+            .distinct()
+        ),
     )
 
 
@@ -412,7 +429,11 @@ def linking_ran(*, submission: Submission) -> bool:
 
 def link_counts(*, submission: Submission) -> dict[str, int]:
     """How many incoming records link by HIN, by a suggested match, or not at all."""
-    counts = dict.fromkeys(LinkKind.values, 0)
-    rows = HinLink.objects.filter(submission=submission).values("kind").annotate(n=Count("pk")).order_by()
-    counts.update({row["kind"]: row["n"] for row in rows})
-    return counts
+
+    def compute():
+        counts = dict.fromkeys(LinkKind.values, 0)
+        rows = HinLink.objects.filter(submission=submission).values("kind").annotate(n=Count("pk")).order_by()
+        counts.update({row["kind"]: row["n"] for row in rows})
+        return counts
+
+    return _settled(submission, "links", compute)
