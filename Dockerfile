@@ -29,4 +29,5 @@ RUN pip install --no-deps -e . \
 USER portal
 EXPOSE 8000
 
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]
+# Threaded workers (portal/gunicorn_conf.py): a long CSV download does not hold a whole worker.
+CMD ["gunicorn", "portal.wsgi", "-c", "python:portal.gunicorn_conf"]

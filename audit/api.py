@@ -5,9 +5,9 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.pagination import PageNumberPagination
 
 from accounts import permissions
+from core.api import KeysetAPIPagination
 
 from . import selectors
 from .filters import filters_from
@@ -28,11 +28,6 @@ class AuditEventSerializer(serializers.ModelSerializer):
         return event.actor.username if event.actor_id else None
 
 
-class AuditPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-
 @extend_schema(
     tags=["audit"],
     summary="Audit log",
@@ -50,7 +45,7 @@ class AuditPagination(PageNumberPagination):
 )
 class AuditEventListView(generics.ListAPIView):
     serializer_class = AuditEventSerializer
-    pagination_class = AuditPagination
+    pagination_class = KeysetAPIPagination
 
     def get_queryset(self):
         filters = filters_from(self.request.query_params, user_is_liaison=permissions.is_liaison(self.request.user))

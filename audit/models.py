@@ -44,7 +44,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["provider", "-at"], name="audit_provider_at")]
+        # The log's default order, newest first, for everyone and per provider; a keyset page seeks on (at, id).
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_at_id"),
+            models.Index(fields=["provider", "-at", "-id"], name="audit_provider_at_id"),
+            models.Index(fields=["provider", "action"], name="audit_provider_action"),  # audit_actions
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}: {self.summary}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts import permissions
@@ -66,6 +67,22 @@ def audit_events(*, user, filters: AuditFilters | None = None) -> QuerySet[Audit
 
 
 def audit_actions(*, user) -> list[str]:
-    """The action slugs the user could filter by (those present in their scope)."""
-    events = permissions.scope_to_provider(AuditEvent.objects.all(), user)
-    return list(events.order_by("action").values_list("action", flat=True).distinct())
+    """The action slugs the user could filter by (those present in their scope).
+
+    A loose index scan (each next slug is the MIN above the last, one index probe per slug), not a
+    DISTINCT over the whole log: the log grows without end, the slugs are a few dozen."""
+    if permissions.is_liaison(user):
+        scope, params = "", []
+    elif permissions.is_provider_staff(user):
+        scope, params = " AND provider_id = %s", [user.provider_id]
+    else:
+        return []
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    sql = (
+        f"WITH RECURSIVE slugs(action) AS (SELECT MIN(action) FROM {table} WHERE 1 = 1{scope} "
+        f"UNION ALL SELECT (SELECT MIN(action) FROM {table} WHERE action > slugs.action{scope}) "
+        "FROM slugs WHERE slugs.action IS NOT NULL) SELECT action FROM slugs WHERE action IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + params)
+        return [row[0] for row in cursor.fetchall()]

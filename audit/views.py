@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -12,6 +11,7 @@ from accounts import permissions
 from collections_app.models import Collection
 from core.csv import csv_response
 from core.formatting import uk_datetime_text
+from core.pagination import keyset_page
 
 from . import selectors
 from .filters import filters_from
@@ -32,9 +32,10 @@ def audit_log(request):
     )
     filters = _filters(request)
     events = selectors.audit_events(user=request.user, filters=filters)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = keyset_page(events, request, 50)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     return render(
         request,
         "audit/log.html",

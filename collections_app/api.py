@@ -24,6 +24,7 @@ from core.api import (
     REFUSED,
     CSVRenderer,
     DownloadNegotiation,
+    KeysetAPIPagination,
     PortalPagination,
     problem,
 )
@@ -209,7 +210,7 @@ def _failure_filters(request) -> dict:
 @extend_schema(tags=["submissions"], parameters=[SUBMISSION_ID])
 class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SubmissionSerializer
-    pagination_class = PortalPagination
+    pagination_class = KeysetAPIPagination
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
@@ -254,8 +255,10 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def failures(self, request, pk=None):
         submission = self.get_object()
-        queryset = selectors.failures_for(submission=submission, **_failure_filters(request))
-        page = self.paginate_queryset(queryset)
+        filters = _failure_filters(request)
+        queryset = selectors.failures_for(submission=submission, **filters)
+        total = selectors.failures_total(summaries=selectors.rule_summaries(submission=submission), **filters)
+        page = self.paginator.paginate_queryset(queryset, request, view=self, count=total)
         return self.get_paginated_response(FailureSerializer(page, many=True).data)
 
     @extend_schema(
@@ -266,7 +269,7 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="schema-errors")
     def schema_errors(self, request, pk=None):
         submission = self.get_object()
-        page = self.paginate_queryset(selectors.schema_errors_for(submission=submission))
+        page = self.paginate_queryset(selectors.schema_errors_for(submission=submission).order_by("line", "id"))
         return self.get_paginated_response(SchemaErrorSerializer(page, many=True).data)
 
 

@@ -10,6 +10,7 @@ from django.http import StreamingHttpResponse
 from core.csv import csv_response
 
 from .models import RuleFailure, SchemaError, Submission
+from .selectors import nulls_as_postgresql
 
 FAILURE_HEADER = ["rule", "severity", "line", "HUSID", "NUMHUS", "FNAMES", "SURNAME", "field", "value", "message"]
 SCHEMA_ERROR_HEADER = ["line", "record", "path", "message"]
@@ -22,18 +23,22 @@ def submission_filename(submission: Submission, what: str) -> str:
 
 def failure_rows(queryset: QuerySet[RuleFailure]) -> Iterator[tuple]:
     """The rows of the failures CSV (FAILURE_HEADER), for the download and the offline kit."""
-    return queryset.values_list(
-        "code",
-        "severity",
-        "line",
-        "husid",
-        "numhus",
-        "student__fnames",
-        "student__surname",
-        "field",
-        "value",
-        "message",
-    ).iterator(chunk_size=2000)
+    return (
+        nulls_as_postgresql(queryset)
+        .values_list(
+            "code",
+            "severity",
+            "line",
+            "husid",
+            "numhus",
+            "student__fnames",
+            "student__surname",
+            "field",
+            "value",
+            "message",
+        )
+        .iterator(chunk_size=2000)
+    )
 
 
 def failures_csv(queryset: QuerySet[RuleFailure], filename: str) -> StreamingHttpResponse:

@@ -268,7 +268,13 @@ class RuleFailure(models.Model):
 
     class Meta:
         db_table = "sr_rule_failure"
-        indexes = [models.Index(fields=["submission", "code", "id"], name="sr_failure_sub_code")]
+        # The failure list's orders (issue 11): a keyset page walks one of these from its cursor.
+        indexes = [
+            models.Index(fields=["submission", "code", "id"], name="sr_failure_sub_code"),
+            models.Index(fields=["submission", "code", "line", "id"], name="sr_failure_sub_code_line"),
+            models.Index(fields=["submission", "line", "id"], name="sr_failure_sub_line"),
+            models.Index(fields=["submission", "husid", "numhus", "id"], name="sr_failure_sub_husid"),
+        ]
 
 
 class WarningConfirmation(models.Model):

@@ -115,19 +115,45 @@ def failures_for(
         queryset = queryset.filter(severity=severity)
     if search:
         search = search.strip()
+        # Names as a subquery of the submission's students, not an OR across the join: on PostgreSQL
+        # the trigram indexes (student_record migration 0003) find them without reading every student.
+        students = RuleFailure._meta.get_field("student").related_model.objects.filter(submission=submission)
+        named = students.filter(Q(surname__icontains=search) | Q(fnames__icontains=search)).values("id")
         queryset = queryset.filter(
-            Q(husid__startswith=search)
-            | Q(numhus=search)
-            | Q(student__surname__icontains=search)
-            | Q(student__fnames__icontains=search)
-            | Q(value__icontains=search)
+            Q(husid__startswith=search) | Q(numhus=search) | Q(student_id__in=named) | Q(value__icontains=search)
         )
     descending = bool(sort) and sort.startswith("-")
     fields = FAILURE_SORTS.get((sort or "line").lstrip("-"), FAILURE_SORTS["line"])
-    # NULLs (a failure of the whole file has no line) placed as PostgreSQL places them by default,
-    # on SQLite too: the offline kit's CSV equals the portal's.
+    # Plain names, so the screens can page by key (core.pagination) along the indexes.
+    return queryset.order_by(*(f"-{f}" if descending else f for f in fields))
+
+
+def nulls_as_postgresql(queryset: QuerySet) -> QuerySet:
+    """The same order with NULLs placed as PostgreSQL places them (last going up, first going
+    down) on every database: a failure of the whole file has no line, and the offline kit's CSV on
+    SQLite must equal the portal's on PostgreSQL."""
     return queryset.order_by(
-        *(F(f).desc(nulls_first=True) if descending else F(f).asc(nulls_last=True) for f in fields)
+        *(
+            F(key[1:]).desc(nulls_first=True) if key.startswith("-") else F(key).asc(nulls_last=True)
+            for key in queryset.query.order_by
+        )
+    )
+
+
+def failures_total(
+    *,
+    summaries: list[RuleSummary],
+    code: str | None = None,
+    severity: str | None = None,
+    search: str | None = None,
+    **_,
+) -> int | None:
+    """How many failures a filter matches, from the per-rule counts the pipeline stored (a completed
+    submission's failures never change), so a list needs no COUNT over its rows. None with a search."""
+    if search:
+        return None
+    return sum(
+        s.failure_count for s in summaries if (not code or s.code == code) and (not severity or s.severity == severity)
     )
 
 

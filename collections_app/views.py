@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from accounts.models import Provider
 from core.errors import ActionRefused
+from core.pagination import KeysetPaginator
 
 from . import kinds, selectors, services, upload_notices
 from .exports import failures_csv, schema_errors_csv
@@ -191,10 +191,21 @@ def _failure_filters(request) -> dict:
 def submission_failures(request, pk):
     submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     filters = _failure_filters(request)
-    page = Paginator(selectors.failures_for(submission=submission, **filters), 50).get_page(request.GET.get("page"))
+    summaries = selectors.rule_summaries(submission=submission)
+    at = (request.GET.get("at") or "").strip()
+    if at:
+        filters["sort"] = "husid"  # a jump to a HUSID shows the list in HUSID order from there
+    failures = selectors.failures_for(submission=submission, **filters)
+    paginator = KeysetPaginator(failures, 50, count=selectors.failures_total(summaries=summaries, **filters))
+    if at:
+        page = paginator.page_of_position(failures.filter(husid__lt=at).count())
+    else:
+        page = paginator.get_page(
+            request.GET.get("page"), after=request.GET.get("after"), before=request.GET.get("before")
+        )
     query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("sort", None)  # the column headers add their own
+    for name in ("page", "after", "before", "at", "sort"):  # the column headers add their own sort
+        query.pop(name, None)
     return render(
         request,
         "collections/submission_failures.html",
@@ -207,7 +218,8 @@ def submission_failures(request, pk):
             "query": query.urlencode(),
             # Page links keep the order; the column headers set their own.
             "page_query": query.urlencode() + (f"&sort={filters['sort']}" if filters["sort"] else ""),
-            "summaries": selectors.rule_summaries(submission=submission),
+            "summaries": summaries,
+            "at": at,
         },
     )
 

@@ -10,9 +10,11 @@ from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ActionRefused
+from .pagination import KeysetPaginator
 
 
 def problem(http_status: int, code: str, detail: str) -> Response:
@@ -35,6 +37,53 @@ class PortalPagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+class KeysetAPIPagination(PortalPagination):
+    """Long lists (core.pagination): the same `count`/`next`/`previous`/`results` answer and `?page=N`
+    (or `last`), but `next` and `previous` carry a seek cursor (`after`/`before`), so walking a list
+    costs the same at its end as at its start. A view that knows the total passes `count=`."""
+
+    def paginate_queryset(self, queryset, request, view=None, *, count=None, base=None):
+        self.request = request
+        self.page = KeysetPaginator(queryset, self.get_page_size(request), count=count, base=base).get_page(
+            request.query_params.get(self.page_query_param),
+            after=request.query_params.get("after"),
+            before=request.query_params.get("before"),
+        )
+        return list(self.page)
+
+    def get_next_link(self):
+        if not self.page.has_next():
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), "before")
+        url = replace_query_param(url, self.page_query_param, self.page.next_page_number())
+        return replace_query_param(url, "after", self.page.next_cursor)
+
+    def get_previous_link(self):
+        if not self.page.has_previous():
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), "after")
+        url = replace_query_param(url, self.page_query_param, self.page.previous_page_number())
+        if self.page.previous_page_number() == 1:
+            return remove_query_param(url, "before")
+        return replace_query_param(url, "before", self.page.previous_cursor)
+
+    def get_schema_operation_parameters(self, view):
+        cursor = "A cursor from a `{}` link (the key of the row it follows); with it `page` only numbers the page."
+        return [
+            *super().get_schema_operation_parameters(view),
+            *(
+                {
+                    "name": name,
+                    "required": False,
+                    "in": "query",
+                    "description": cursor.format(link),
+                    "schema": {"type": "string"},
+                }
+                for name, link in (("after", "next"), ("before", "previous"))
+            ),
+        ]
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -13,10 +13,9 @@ from collections_app.api import (
     NO_FORMAT,
     NOT_FOUND,
     SUBMISSION_ID,
-    PortalPagination,
     SubmissionCSVView,
 )
-from core.api import DetailSerializer, ProblemSerializer
+from core.api import DetailSerializer, KeysetAPIPagination, ProblemSerializer
 
 from . import exports, selectors, services
 from .serializers import (
@@ -47,7 +46,7 @@ def _findings(request, submission):
 
 @extend_schema(tags=["hin"], parameters=[SUBMISSION_ID])
 class HinReportView(generics.GenericAPIView):
-    pagination_class = PortalPagination
+    pagination_class = KeysetAPIPagination
     serializer_class = HinFindingSerializer
 
     @extend_schema(
@@ -136,7 +135,7 @@ class HinConfirmMatchingView(generics.GenericAPIView):
 
 @extend_schema(tags=["hin"], parameters=[SUBMISSION_ID])
 class HinTargetListView(generics.GenericAPIView):
-    pagination_class = PortalPagination
+    pagination_class = KeysetAPIPagination
     serializer_class = HinTargetRecordSerializer
 
     @extend_schema(
@@ -147,7 +146,13 @@ class HinTargetListView(generics.GenericAPIView):
     )
     def get(self, request, pk):
         submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
-        page = self.paginate_queryset(selectors.hin_target_list(submission=submission))
+        page = self.paginator.paginate_queryset(
+            selectors.hin_target_list(submission=submission),
+            request,
+            view=self,
+            count=selectors.hin_target_count(submission=submission),
+            base=selectors.hin_target_records(submission=submission),
+        )
         return self.get_paginated_response(HinTargetRecordSerializer(page, many=True).data)
 
 

@@ -4,12 +4,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.cache import cache
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
 from collections_app.models import RuleFailure, RuleResult, Submission, SubmissionStatus, WarningConfirmation
 from collections_app.rules import get_rule
-from collections_app.selectors import confirmations_for, warning_counts, with_confirmation
-from student_record.models import Instance
+from collections_app.selectors import confirmations_for, with_confirmation
+from collections_app.selectors import warning_counts as collection_warning_counts
+from student_record.models import Instance, Student
 
 from .models import HinLink, LinkKind
 
@@ -34,12 +36,27 @@ def previous_year_submission(*, submission: Submission) -> Submission | None:
     )
 
 
-def hin_target_list(*, submission: Submission) -> QuerySet[Instance]:
+def hin_target_records(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
+    """The Target List's rows alone, without the students' names (for counts and page jumps)."""
+    queryset = Instance.objects.filter(submission=submission).exclude(CLOSED_OFF)
+    if search:
+        # The students found first (on PostgreSQL by the trigram index), not an OR across the join.
+        named = Student.objects.filter(submission=submission, surname__icontains=search).values("id")
+        queryset = queryset.filter(Q(husid__startswith=search) | Q(student_id__in=named))
+    return queryset
+
+
+def hin_target_count(*, submission: Submission, search: str = "") -> int:
+    """How many records the Target List (or a search of it) holds: instances alone, without the students' join."""
+    return hin_target_records(submission=submission, search=search).count()
+
+
+def hin_target_list(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
     """The submission's HIN Target List: every record that is not closed off, in file order,
-    with the student's names. Next year's submission must return a record for each (check 7)."""
+    with the student's names. Next year's submission must return a record for each (check 7).
+    `search`: a HUSID prefix or part of a surname."""
     return (
-        Instance.objects.filter(submission=submission)
-        .exclude(CLOSED_OFF)
+        hin_target_records(submission=submission, search=search)
         .annotate(
             fnames=F("student__fnames"),
             surname=F("student__surname"),
@@ -248,17 +265,50 @@ def hin_findings(
         queryset = queryset.filter(field=field)
     if value:
         queryset = queryset.filter(value=value)
+    # The report's place as a named key, so a keyset page can seek on it (core.pagination).
     order = Case(*(When(code=code, then=Value(i)) for i, code in enumerate(REPORT_OF_CODE)))
-    return queryset.order_by(order, "line", "id")
+    return queryset.annotate(report_order=order).order_by("report_order", "line", "id")
+
+
+def hin_findings_total(
+    *, current: ReportCount, check: str | None = None, confirmed: bool | None = None, filtered: bool = False
+) -> int | None:
+    """How many findings a report tab lists, from the counts stored per check (None when the filter
+    needs a count of its own: a HUSID, field or value, or a check's confirmed/open share)."""
+    if filtered:
+        return None
+    if check:
+        if confirmed is not None:
+            return None
+        return sum(c.failures for c in current.checks if c.check.lower() == check.lower())
+    if confirmed is None:
+        return current.failures
+    return current.confirmed if confirmed else current.outstanding
+
+
+# A completed run's findings and links never change: figures read from all of them are kept, per
+# run (a retry finishes at another time, so it has other keys), instead of re-read on every request.
+SETTLED_TTL = 24 * 3600
+
+
+def _settled(submission: Submission, name: str, compute):
+    if submission.is_in_flight or submission.finished_at is None:
+        return compute()
+    key = f"hin:{name}:{submission.pk}:{submission.finished_at.timestamp()}"
+    return cache.get_or_set(key, compute, SETTLED_TTL)
 
 
 def finding_fields(*, submission: Submission, report: str | None = None) -> list[str]:
     """The fields the report's findings name (POSTCODE, BIRTHDTE, category 1, ...), for a filter."""
-    return sorted(
-        RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report))
-        .exclude(field="")
-        .values_list("field", flat=True)
-        .distinct()
+    return _settled(
+        submission,
+        f"fields:{report or ''}",
+        lambda: sorted(
+            RuleFailure.objects.filter(submission=submission, code__in=codes_for(report=report))
+            .exclude(field="")
+            .values_list("field", flat=True)
+            .distinct()
+        ),
     )
 
 
@@ -340,12 +390,22 @@ class ReportCount:
         return self.failures - self.confirmed
 
 
-def hin_report_counts(*, submission: Submission) -> list[ReportCount]:
-    """Reports A-D with their failure counts (and confirmed counts), per check; two queries."""
-    results = dict(
-        RuleResult.objects.filter(submission=submission, code__in=REPORT_OF_CODE).values_list("code", "failure_count")
-    )
-    confirmed = {code: count.confirmed for code, count in warning_counts(submission=submission).items()}
+def hin_report_counts(
+    *, submission: Submission, warning_counts: dict | None = None, summaries: list | None = None
+) -> list[ReportCount]:
+    """Reports A-D with their failure counts (and confirmed counts), per check; two queries, none when
+    the caller passes the submission's `warning_counts` and rule `summaries` (already read)."""
+    if summaries is None:
+        results = dict(
+            RuleResult.objects.filter(submission=submission, code__in=REPORT_OF_CODE).values_list(
+                "code", "failure_count"
+            )
+        )
+    else:
+        results = {s.code: s.failure_count for s in summaries if s.code in REPORT_OF_CODE}
+    if warning_counts is None:
+        warning_counts = collection_warning_counts(submission=submission)
+    confirmed = {code: count.confirmed for code, count in warning_counts.items()}
     out = []
     for report in REPORTS:
         checks = []
@@ -369,7 +429,11 @@ def linking_ran(*, submission: Submission) -> bool:
 
 def link_counts(*, submission: Submission) -> dict[str, int]:
     """How many incoming records link by HIN, by a suggested match, or not at all."""
-    counts = dict.fromkeys(LinkKind.values, 0)
-    rows = HinLink.objects.filter(submission=submission).values("kind").annotate(n=Count("pk")).order_by()
-    counts.update({row["kind"]: row["n"] for row in rows})
-    return counts
+
+    def compute():
+        counts = dict.fromkeys(LinkKind.values, 0)
+        rows = HinLink.objects.filter(submission=submission).values("kind").annotate(n=Count("pk")).order_by()
+        counts.update({row["kind"]: row["n"] for row in rows})
+        return counts
+
+    return _settled(submission, "links", compute)

@@ -3,8 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -16,6 +14,7 @@ from collections_app.exports import submission_filename
 from collections_app.models import CURRENT_STATUSES
 from core.errors import ActionRefused
 from core.navigation import redirect_back
+from core.pagination import keyset_page
 
 from . import exports, selectors, services
 
@@ -60,11 +59,18 @@ def hin_report(request, pk):
     counts = selectors.hin_report_counts(submission=submission)
     # Open on the first report with something to do.
     filters = _report_filters(request, default_report=next((c.report.letter for c in counts if c.failures), "A"))
-    page = Paginator(_findings(submission, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    current = next(c for c in counts if c.report.letter == filters["report"])
+    total = selectors.hin_findings_total(
+        current=current,
+        check=filters["check"] or None,
+        confirmed={"open": False, "confirmed": True}.get(filters["status"]),
+        filtered=bool(filters["husid"] or filters["field"] or filters["value"]),
+    )
+    page = keyset_page(_findings(submission, filters), request, PAGE_SIZE, count=total)
     findings = selectors.hin_findings_resolve(submission=submission, failures=page.object_list)
     query = request.GET.copy()
-    query.pop("page", None)
-    current = next(c for c in counts if c.report.letter == filters["report"])
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     own_staff = permissions.is_staff_of(request.user, submission.provider)
     # Only the current upload's warnings can be confirmed (a superseded one is a record).
     can_confirm = (
@@ -172,12 +178,14 @@ def hin_report_csv(request, pk):
 def hin_target_list(request, pk):
     submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     search = (request.GET.get("q") or "").strip()
-    queryset = selectors.hin_target_list(submission=submission)
-    if search:
-        queryset = queryset.filter(Q(husid__startswith=search) | Q(surname__icontains=search))
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    queryset = selectors.hin_target_list(submission=submission, search=search)
+    total = selectors.hin_target_count(submission=submission)
+    count = selectors.hin_target_count(submission=submission, search=search) if search else total
+    base = selectors.hin_target_records(submission=submission, search=search)
+    page = keyset_page(queryset, request, 50, count=count, base=base)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     return render(
         request,
         "hin/target_list.html",
@@ -187,7 +195,7 @@ def hin_target_list(request, pk):
             "page": page,
             "search": search,
             "query": query.urlencode(),
-            "total": selectors.hin_target_list(submission=submission).count(),
+            "total": total,
         },
     )
 

@@ -66,13 +66,17 @@ def submission_detail(request, pk):
     failing = [s for s in summaries if s.failure_count]  # largest first (rule_summaries' order)
     largest = max((s.failure_count for s in failing), default=0)
     kind = submission.collection.kind
-    review = approval_panel(request, submission)
+    # Read once, shown three times: the approval panel's tolerances, its blockers and the HIN summary.
+    counts = submission_selectors.warning_counts(submission=submission) if submission.is_complete else None
+    review = approval_panel(request, submission, summaries=summaries, counts=counts)
     return render(
         request,
         "collections/submission_detail.html",
         {
             "submission": submission,
             "collection": submission.collection,
+            "summaries": summaries,
+            "warning_counts": counts,
             # What to fix first: errors, then warnings, each by count; passed rules folded away.
             "failing_errors": [s for s in failing if s.severity == Severity.ERROR],
             "failing_warnings": [s for s in failing if s.severity != Severity.ERROR],

@@ -16,7 +16,7 @@ from accounts import permissions
 from collections_app import selectors as collection_selectors
 from collections_app.api import SUBMISSION_ID
 from collections_app.models import Collection
-from core.api import LIAISON_ONLY, NOT_FOUND, DetailSerializer, PortalPagination, ProblemSerializer, problem
+from core.api import LIAISON_ONLY, NOT_FOUND, DetailSerializer, KeysetAPIPagination, ProblemSerializer, problem
 
 from . import selectors, services
 from .models import Query
@@ -88,7 +88,7 @@ class SubmissionApproveView(generics.GenericAPIView):
 
 class SubmissionOverridesView(generics.GenericAPIView):
     serializer_class = OverrideSerializer
-    pagination_class = PortalPagination
+    pagination_class = KeysetAPIPagination
 
     @extend_schema(
         tags=["review"],
@@ -137,7 +137,7 @@ class OverrideDecideView(generics.GenericAPIView):
 
 class QueryListView(generics.GenericAPIView):
     serializer_class = QuerySerializer
-    pagination_class = PortalPagination
+    pagination_class = KeysetAPIPagination
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

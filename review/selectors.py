@@ -14,7 +14,7 @@ from accounts import permissions
 from accounts.models import Provider
 from collections_app.models import CURRENT_STATUSES, Collection, Submission, SubmissionStatus
 from collections_app.rules import all_rules, get_rule
-from collections_app.selectors import current_submission, warning_counts
+from collections_app.selectors import WarningCount, current_submission, warning_counts
 from core.formatting import uk_datetime_text
 from credibility.models import CredibilityCell
 
@@ -225,40 +225,45 @@ def overrides_visible_to(*, user) -> QuerySet[OverrideRequest]:
     )
 
 
-def warnings_over_tolerance(*, submission: Submission, only_blocking: bool = False) -> list[WarningTolerance]:
+def warnings_over_tolerance(
+    *, submission: Submission, only_blocking: bool = False, counts: dict[str, WarningCount] | None = None
+) -> list[WarningTolerance]:
     """Per warning rule with outstanding failures: the figures, its tolerance and any override.
-    `blocks_approval` says whether it stops approval. Two queries."""
+    `blocks_approval` says whether it stops approval. Two queries, three without `counts` (the
+    submission's warning_counts, when the caller already has them)."""
     overrides = defaultdict(list)
     for override in overrides_for(submission=submission):  # newest first
         overrides[override.code].append(override)
     stored = tolerances_for(collection_id=submission.collection_id)
     rows = []
-    for code, counts in warning_counts(submission=submission).items():
-        if counts.outstanding <= 0:
+    if counts is None:
+        counts = warning_counts(submission=submission)
+    for code, count in counts.items():
+        if count.outstanding <= 0:
             continue
         rule = get_rule(code)
         records = records_for(submission, code)
-        percent = percent_of(counts.outstanding, records)
+        percent = percent_of(count.outstanding, records)
         tolerance = tolerance_of(code, stored)
         covering = next(
             (
                 o
                 for o in overrides[code]
-                if o.status == OverrideStatus.APPROVED and share_within(counts.outstanding, records, o.percent)
+                if o.status == OverrideStatus.APPROVED and share_within(count.outstanding, records, o.percent)
             ),
             None,
         )
         row = WarningTolerance(
             code=code,
             title=rule.title if rule else code,
-            failures=counts.failures,
-            confirmed=counts.confirmed,
-            outstanding=counts.outstanding,
+            failures=count.failures,
+            confirmed=count.confirmed,
+            outstanding=count.outstanding,
             records=records,
             percent=percent,
             tolerance=str(tolerance),
             tolerance_source=tolerance.source,
-            within_tolerance=tolerance.allows(counts.outstanding, records),
+            within_tolerance=tolerance.allows(count.outstanding, records),
             covered=covering is not None,
             override=covering or (overrides[code][0] if overrides[code] else None),
         )
@@ -285,8 +290,11 @@ def unanswered_blocking_queries(*, provider, collection) -> QuerySet[Query]:
     ).order_by("raised_at", "id")
 
 
-def approval_refusals(*, submission: Submission, at=None) -> list[tuple[str, str]]:
-    """(code, sentence) for everything that stops `submission` being approved now."""
+def approval_refusals(
+    *, submission: Submission, at=None, tolerance_rows: list[WarningTolerance] | None = None
+) -> list[tuple[str, str]]:
+    """(code, sentence) for everything that stops `submission` being approved now. `tolerance_rows`:
+    its warnings_over_tolerance, when the caller has read them already (not read twice)."""
     at = at or timezone.now()
     collection = submission.collection
     found = []
@@ -325,7 +333,9 @@ def approval_refusals(*, submission: Submission, at=None) -> list[tuple[str, str
         if newer:
             found.append(("not_current", "A newer upload has completed since this one: approve the latest submission."))
     if status == SubmissionStatus.PASSED:
-        for row in warnings_over_tolerance(submission=submission, only_blocking=True):
+        if tolerance_rows is None:
+            tolerance_rows = warnings_over_tolerance(submission=submission, only_blocking=True)
+        for row in (r for r in tolerance_rows if r.blocks_approval):
             if row.override and row.override.status == OverrideStatus.PENDING:
                 todo = "your override request is waiting for Liaison's decision"
             else:
@@ -342,10 +352,12 @@ def approval_refusals(*, submission: Submission, at=None) -> list[tuple[str, str
     return found
 
 
-def approval_blockers(*, submission: Submission, at=None) -> list[str]:
+def approval_blockers(
+    *, submission: Submission, at=None, tolerance_rows: list[WarningTolerance] | None = None
+) -> list[str]:
     """What stops the submission being approved, each a sentence saying what to do; empty: it may be.
     (The user's role is checked separately: permissions.can_approve_for.)"""
-    return [message for _, message in approval_refusals(submission=submission, at=at)]
+    return [message for _, message in approval_refusals(submission=submission, at=at, tolerance_rows=tolerance_rows)]
 
 
 # -- collection state --------------------------------------------------------------------------

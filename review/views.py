@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,6 +19,7 @@ from collections_app.models import Collection, Submission
 from core.csv import csv_response
 from core.errors import ActionRefused
 from core.navigation import redirect_back
+from core.pagination import keyset_page
 from core.sorting import resolve_sort
 
 from . import selectors, services
@@ -50,24 +50,28 @@ def _attempt(request, action, success: str) -> bool:
 
 
 def _without_page(request) -> str:
-    """The current query string without `page`, for the pagination links."""
+    """The current query string without `page` (and its cursor), for the pagination links."""
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     return query.urlencode()
 
 
-def approval_panel(request, submission: Submission) -> dict:
-    """Context for the approval panel and queries on the submission page (collections_app.views)."""
+def approval_panel(request, submission: Submission, *, summaries=None, counts=None) -> dict:
+    """Context for the approval panel and queries on the submission page (portal.views). `summaries`
+    (rule_summaries) and `counts` (warning_counts): the page's own, so they are read once."""
     user = request.user
     state = selectors.collection_state(provider=submission.provider, collection=submission.collection)
     is_approver = permissions.can_approve_for(user, submission.provider)
     # Only the provider's current upload (the newest completed one) is acted on: an older or a
     # rejected one is history, shown without approve, override or confirm actions.
     is_current = submission.pk == state.current_id
+    warnings = selectors.warnings_over_tolerance(submission=submission, counts=counts) if submission.is_complete else []
     blockers = (
-        selectors.approval_blockers(submission=submission) if is_current and submission.status == "passed" else []
+        selectors.approval_blockers(submission=submission, tolerance_rows=warnings)
+        if is_current and submission.status == "passed"
+        else []
     )
-    warnings = selectors.warnings_over_tolerance(submission=submission) if submission.is_complete else []
     queries = selectors.queries_for(user=user, submission=submission)
     return {
         "review_state": state,
@@ -87,7 +91,11 @@ def approval_panel(request, submission: Submission) -> dict:
         ),
         "can_raise_query": permissions.is_liaison(user),
         "can_sign_off": is_current and permissions.is_liaison(user),
-        "rule_codes": [s.code for s in collection_selectors.rule_summaries(submission=submission) if s.failure_count],
+        "rule_codes": [
+            s.code
+            for s in (collection_selectors.rule_summaries(submission=submission) if summaries is None else summaries)
+            if s.failure_count
+        ],
     }
 
 
@@ -146,11 +154,11 @@ def override_decide(request, pk):
 
 OVERRIDE_SORTS = {
     "requested": ("requested_at", "id"),
-    "provider": ("provider__name", "-requested_at"),
-    "collection": ("collection__reference", "-requested_at"),
-    "code": ("code", "-requested_at"),
-    "percent": ("percent", "-requested_at"),
-    "status": ("status", "-requested_at"),
+    "provider": ("provider__name", "-requested_at", "-id"),
+    "collection": ("collection__reference", "-requested_at", "-id"),
+    "code": ("code", "-requested_at", "-id"),
+    "percent": ("percent", "-requested_at", "-id"),
+    "status": ("status", "-requested_at", "-id"),
 }
 
 
@@ -162,7 +170,7 @@ def override_list(request):
     overrides = selectors.overrides_visible_to(user=request.user)
     if status in OverrideStatus.values:
         overrides = overrides.filter(status=status)
-    page = Paginator(overrides.order_by(*order_by), 50).get_page(request.GET.get("page"))
+    page = keyset_page(overrides.order_by(*order_by), request, 50)
     return render(
         request,
         "review/override_list.html",
@@ -220,9 +228,9 @@ def collection_tolerances(request, reference):
 QUERY_SORTS = {
     "updated": ("updated_at", "id"),
     "raised": ("raised_at", "id"),
-    "status": ("status", "-updated_at"),
-    "provider": ("provider__name", "-updated_at"),
-    "subject": ("subject", "-updated_at"),
+    "status": ("status", "-updated_at", "-id"),
+    "provider": ("provider__name", "-updated_at", "-id"),
+    "subject": ("subject", "-updated_at", "-id"),
 }
 
 
@@ -240,7 +248,7 @@ def query_list(request):
         queries = queries.filter(status__in=selectors.UNRESOLVED_QUERY)
     elif status in QueryStatus.values:
         queries = queries.filter(status=status)
-    page = Paginator(queries.order_by(*order_by), 50).get_page(request.GET.get("page"))
+    page = keyset_page(queries.order_by(*order_by), request, 50)
     return render(
         request,
         "review/query_list.html",

@@ -61,4 +61,11 @@ class Instance(models.Model):
         db_table = "sr_instance"
         indexes = [
             models.Index(fields=["submission", "husid", "numhus"], name="sr_instance_sub_hin"),
+            # The HIN Target List's order (file order), walked by a keyset page; on PostgreSQL it
+            # carries the closed-off fields, so the list's count and page jumps read the index alone.
+            models.Index(
+                fields=["submission", "line", "id"],
+                name="sr_instance_sub_line_cov",
+                include=["rsnleave", "dateleft", "notact", "mode"],
+            ),
         ]

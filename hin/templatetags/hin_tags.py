@@ -8,12 +8,18 @@ register = template.Library()
 
 
 @register.inclusion_tag("hin/_summary.html")
-def hin_summary(submission):
-    ran = selectors.linking_ran(submission=submission)
+def hin_summary(submission, warning_counts=None, summaries=None):
+    """`warning_counts` and `summaries` (rule_summaries): the page's, when it has read them already."""
+    if summaries is None:
+        ran = selectors.linking_ran(submission=submission)
+    else:
+        ran = any(s.code in selectors.REPORT_OF_CODE for s in summaries)
     return {
         "submission": submission,
         "ran": ran,
-        "counts": selectors.hin_report_counts(submission=submission) if ran else [],
+        "counts": selectors.hin_report_counts(submission=submission, warning_counts=warning_counts, summaries=summaries)
+        if ran
+        else [],
     }
 
 

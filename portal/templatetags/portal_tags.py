@@ -1,7 +1,8 @@
 """Template helpers for the portal screens: deadline countdowns and sortable table headers."""
 
 from django import template
-from django.utils.html import format_html
+from django.http import QueryDict
+from django.utils.html import format_html, format_html_join
 
 from core.formatting import countdown_text, uk_date_text, uk_datetime_text
 
@@ -60,4 +61,15 @@ def sortable_th(context, key: str, label: str, css_class: str = ""):
         params.urlencode(),
         label,
         arrow,
+    )
+
+
+@register.filter
+def hidden_inputs(query: str):
+    """A list's other GET parameters (urlencoded) as hidden inputs, so a "go to page" form keeps them."""
+    pairs = QueryDict(query or "")
+    return format_html_join(
+        "",
+        '<input type="hidden" name="{}" value="{}">',
+        ((key, value) for key, values in pairs.lists() if key not in ("page", "after", "before") for value in values),
     )

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from accounts.services import provider_update
 from collections_app.models import RuleFailure, SchemaError, Submission
 from collections_app.services import submission_create, warning_confirm
-from core.csv import FORMULA_PREFIXES, _csv_stream, csv_cell
+from core.csv import FORMULA_PREFIXES, _csv_stream, csv_cell, csv_response
 from student_record.sample_data import make_husid
 
 from ..factories import UserFactory
@@ -270,3 +270,11 @@ def test_liaison_grid_csv(client, provider, other_provider, collection, liaison)
     assert_no_live_formula(rows)
     names = column(rows, "Provider")
     assert quoted(CMD) in names and quoted(HYPERLINK) in names
+
+
+def test_a_long_download_is_sent_in_pieces_not_row_by_row():
+    rows = ([i, f"name {i}"] for i in range(20_000))
+    pieces = [p if isinstance(p, bytes) else p.encode() for p in csv_response("x.csv", ["n", "name"], rows)]
+    text = b"".join(pieces).decode()
+    assert text.count("\r\n") == 20_001 and text.endswith("19999,name 19999\r\n")
+    assert 1 < len(pieces) < 20

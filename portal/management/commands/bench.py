@@ -6,6 +6,9 @@ details cohort (with its population, so the population rules have something to c
 new process on its own throwaway SQLite database, whatever this command's database) on the
 same kind of file, next to lxml alone.
 
+`manage.py bench web --instances 100000` loads the same data (both years, through the pipeline;
+`--keep` reuses it) and drives the pages over HTTP against gunicorn on 127.0.0.1 (portal.benchweb).
+
 With `--with-previous`, the year before (same size, same students) is loaded first as the
 provider's approved previous-year submission, so the linking stage links 100,000 against
 100,000 and its time is reported on its own."""
@@ -35,6 +38,7 @@ from collections_app.services import submission_store
 from contacts.models import PopulationBuild, PopulationEntry
 from contacts.parse import SCHEMA_FILE as CONTACTS_SCHEMA_FILE
 from contacts.sample_data import create_population, write_cohort_file
+from portal import benchweb
 from review.models import Approval
 from review.services import submission_approve_historical
 from student_record.parse import SCHEMA_FILE
@@ -61,11 +65,11 @@ def lxml_alone(path: Path, schema_file: Path = SCHEMA_FILE, record_tag: str = "S
 class Command(BaseCommand):
     help = (
         "Run a benchmark: `bench ingest --instances N [--with-previous]`, `bench contacts --graduates N`, "
-        "`bench kit --instances N [--with-previous]`."
+        "`bench kit --instances N [--with-previous]`, `bench web --instances N [--keep]`."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("which", choices=["ingest", "contacts", "kit"])
+        parser.add_argument("which", choices=["ingest", "contacts", "kit", "web"])
         parser.add_argument("--instances", type=int, default=100_000)
         parser.add_argument("--graduates", type=int, default=200_000, help="contacts: graduates in the cohort file")
         parser.add_argument("--defect-rate", type=float, default=0.01)
@@ -83,12 +87,24 @@ class Command(BaseCommand):
         )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark submissions' rows")
         parser.add_argument("--repeat", type=int, default=3, help="kit: runs of lxml alone and of the kit, best taken")
+        benchweb.add_arguments(parser)
 
     def handle(self, *args, **opts):
         if opts["which"] == "contacts":
             return self.bench_contacts(opts)
         if opts["which"] == "kit":
             return self.bench_kit(opts)
+        if opts["which"] == "web":
+            if not (opts["keep"] and benchweb.dataset(instances=opts["instances"])):
+                self.stdout.write("building the dataset: both years through the pipeline")
+                self.handle_ingest(**{**opts, "with_previous": True, "keep": True})
+            benchweb.run(self.stdout, **opts)
+            if not opts["keep"]:
+                _retire_bench_submissions(*Collection.objects.filter(reference__in=("C99051", "C98051")))
+            return
+        self.handle_ingest(**opts)
+
+    def handle_ingest(self, **opts):
         n = opts["instances"]
         with_previous = opts["with_previous"]
         provider, user = _bench_provider()
