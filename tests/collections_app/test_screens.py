@@ -173,3 +173,23 @@ def test_history_shows_only_own_providers_uploads(client, provider_user, other_p
     client.force_login(provider_user)
     page = client.get(reverse("collection_detail", args=[collection.reference])).content.decode()
     assert "secret-other.xml" not in page
+
+
+@pytest.mark.parametrize("defect_rate", [0.02, 0.5])  # few failures per student (key lookups), many (a subquery)
+def test_failures_are_found_by_the_students_name_either_way(defect_rate, provider, provider_user, collection):
+    from collections_app.selectors import failures_for
+
+    from ..hin.test_guidance_examples import process
+
+    out = io.StringIO()
+    write_student_record(out, instances=1500, recid="23051", instid=provider.instid, ukprn=provider.ukprn,
+                         reporting_year=2023, seed=11, defect_rate=defect_rate)  # fmt: skip
+    submission = process(provider, provider_user, collection, out.getvalue().encode())
+    few = (submission.error_count + submission.warning_count) * 4 < submission.student_count
+    assert few == (defect_rate < 0.1)
+    failure = failures_for(submission=submission).exclude(student=None).first()
+    found = failures_for(submission=submission, search=failure.student.surname.upper())
+    assert failure in found
+    assert all(f.student and failure.student.surname.lower() in f.student.surname.lower() for f in found
+               if failure.student.surname.lower() not in (f.value or "").lower())  # fmt: skip
+    assert not failures_for(submission=submission, search="Zzyzx-nobody").exists()
