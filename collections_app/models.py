@@ -124,6 +124,13 @@ COMPLETED = (SubmissionStatus.FAILED, SubmissionStatus.PASSED)
 CURRENT_STATUSES = (*COMPLETED, SubmissionStatus.APPROVED)
 
 
+def approved_data() -> models.Q:
+    """Submissions whose records are a provider's approved data: approved, or approved and being
+    re-run right now (a re-run keeps the records; meanwhile its status says queued/processing, and
+    a next year's linking or a population built in that window must still find them)."""
+    return models.Q(status=SubmissionStatus.APPROVED) | models.Q(rerun_from_status=SubmissionStatus.APPROVED)
+
+
 def submission_upload_path(instance, filename):
     return f"submissions/{instance.collection.reference}/{instance.provider.ukprn}/{filename}"
 

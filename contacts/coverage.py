@@ -20,7 +20,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import connection
 
-from collections_app.models import Cohort, Collection, CollectionKind, Submission, SubmissionStatus
+from collections_app.models import Cohort, Collection, CollectionKind, Submission, approved_data
 
 from .models import DetailType, HomeEuOs, PopulationBuild
 
@@ -158,9 +158,7 @@ def coverage_for(*, submission: Submission) -> Coverage:
     if coverage.previous_collection is not None:
         previous = (
             Submission.objects.filter(
-                provider_id=submission.provider_id,
-                collection=coverage.previous_collection,
-                status=SubmissionStatus.APPROVED,
+                approved_data(), provider_id=submission.provider_id, collection=coverage.previous_collection
             )
             .select_related("provider")
             .first()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Provider
-from collections_app.models import Collection, CollectionKind, Submission, SubmissionStatus
+from collections_app.models import Collection, CollectionKind, Submission, approved_data
 from core.audit import audit_record
 
 # The DOMICILE groups are shared with the credibility tables; re-exported for callers of this module.
@@ -67,8 +67,8 @@ def population_source(*, provider: Provider, collection: Collection) -> Submissi
     uploaded, should the year have more than one Student record collection approved)."""
     return (
         Submission.objects.filter(
+            approved_data(),
             provider=provider,
-            status=SubmissionStatus.APPROVED,
             collection__kind=CollectionKind.STUDENT_RECORD,
             collection__reporting_year=collection.reporting_year,
         )

@@ -345,7 +345,7 @@ def email_of_earlier_graduate(ctx):
             JOIN this_collection t
               ON c.reporting_year < t.reporting_year
               OR (c.reporting_year = t.reporting_year AND c.cohort < t.cohort)
-            WHERE c.kind = %(kind)s AND s.status = %(approved)s
+            WHERE c.kind = %(kind)s AND (s.status = %(approved)s OR s.rerun_from_status = %(approved)s)
         )
         SELECT CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), d.line, d.husid, d.numhus, 'EMAIL', d.value,
                'EMAIL ' || d.value || ' was given for a different graduate in an earlier cohort: it is '

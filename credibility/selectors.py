@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, QuerySet
 
-from collections_app.models import Collection, Submission, SubmissionStatus
+from collections_app.models import Collection, Submission, SubmissionStatus, approved_data
 from hin.selectors import previous_year_submission
 from student_record.models import Instance
 
@@ -119,9 +119,7 @@ class Report:
 def approved_this_year(*, submission: Submission) -> Submission | None:
     """The provider's currently approved submission of the same collection."""
     return (
-        Submission.objects.filter(
-            provider=submission.provider_id, collection=submission.collection_id, status=SubmissionStatus.APPROVED
-        )
+        Submission.objects.filter(approved_data(), provider=submission.provider_id, collection=submission.collection_id)
         .order_by("-pk")
         .first()
     )

@@ -7,7 +7,13 @@ from datetime import date
 from django.core.cache import cache
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
-from collections_app.models import RuleFailure, RuleResult, Submission, SubmissionStatus, WarningConfirmation
+from collections_app.models import (
+    RuleFailure,
+    RuleResult,
+    Submission,
+    WarningConfirmation,
+    approved_data,
+)
 from collections_app.rules import get_rule
 from collections_app.selectors import confirmations_for, with_confirmation
 from collections_app.selectors import warning_counts as collection_warning_counts
@@ -26,11 +32,7 @@ def previous_year_submission(*, submission: Submission) -> Submission | None:
     if previous_collection is None:
         return None
     return (
-        Submission.objects.filter(
-            provider=submission.provider_id,
-            collection=previous_collection,
-            status=SubmissionStatus.APPROVED,
-        )
+        Submission.objects.filter(approved_data(), provider=submission.provider_id, collection=previous_collection)
         .order_by("-pk")
         .first()
     )

@@ -297,3 +297,15 @@ def test_a_rerun_lost_too_often_goes_back_to_its_status(settings, gender_changed
     gender_changed.refresh_from_db()
     assert (gender_changed.status, gender_changed.rerun_from_status) == ("approved", "")
     assert gender_changed.error_message.startswith("Re-run stopped: Processing stopped 3 times")
+
+
+def test_approved_data_being_rerun_is_still_the_approved_data(provider, provider_user, years):
+    """While last year's approved submission is re-run (its status says processing), this year's
+    upload still links against it, and a population built then still finds it."""
+    bsc = instance(NUMHUS="1", QUALAIM="21", PTITLE="BSc Maths")
+    previous = approve_previous(provider, provider_user, years, [student(bsc)])
+    Submission.objects.filter(pk=previous.pk).update(
+        status=SubmissionStatus.PROCESSING, rerun_from_status=SubmissionStatus.APPROVED
+    )
+    current = process(provider, provider_user, years[1], student_record(student(bsc), recid=CURRENT_RECID))
+    assert f"with C22051 (submission {previous.pk})" in current.stage_message, current.stage_message
