@@ -303,14 +303,7 @@ def submission_rerun(*, submission: Submission, user) -> Submission:
     with transaction.atomic():
         check_none_in_flight(provider=submission.provider, collection=submission.collection)
         queued = Submission.objects.filter(pk=submission.pk, status=submission.status).update(
-            status=SubmissionStatus.QUEUED,
-            stage=Stage.QUEUED,
-            progress=0,
-            task_id="",
-            error_message="",
-            queued_at=now,
-            task_sent_at=None,
-            attempts=0,
+            **_queued_afresh(now),
             rerun_from_status=submission.status,
             rerun_count=F("rerun_count") + 1,
         )
@@ -328,6 +321,22 @@ def submission_rerun(*, submission: Submission, user) -> Submission:
         _enqueue(submission)
     logger.info("submission %s re-run by %s", submission.pk, user)
     return submission
+
+
+def _queued_afresh(now) -> dict:
+    """The fields that put a submission back in the queue to run from the start (retry, re-run,
+    re-load): a new task, its attempts counted again, its task not yet sent (the sweep sends it
+    if the send on commit fails)."""
+    return {
+        "status": SubmissionStatus.QUEUED,
+        "stage": Stage.QUEUED,
+        "progress": 0,
+        "task_id": "",
+        "error_message": "",
+        "queued_at": now,
+        "task_sent_at": None,
+        "attempts": 0,
+    }
 
 
 def _seconds(value: float) -> str:
@@ -362,16 +371,7 @@ def submission_retry(*, submission: Submission, user) -> Submission:
         claimed = (
             Submission.objects.filter(pk=submission.pk)
             .filter(Q(status=SubmissionStatus.ERROR) | _stale_queued(now))
-            .update(
-                status=SubmissionStatus.QUEUED,
-                stage=Stage.QUEUED,
-                progress=0,
-                task_id="",
-                error_message="",
-                queued_at=now,
-                task_sent_at=None,
-                attempts=0,
-            )
+            .update(**_queued_afresh(now))
         )
         if not claimed:
             raise ActionRefused(
@@ -396,16 +396,7 @@ def submission_reload(*, submission: Submission, user) -> Submission:
     with transaction.atomic():
         claimed = Submission.objects.filter(
             pk=submission.pk, status=SubmissionStatus.SUPERSEDED, records_archived_at__isnull=False
-        ).update(
-            status=SubmissionStatus.QUEUED,
-            stage=Stage.QUEUED,
-            progress=0,
-            task_id="",
-            error_message="",
-            queued_at=now,
-            task_sent_at=None,
-            attempts=0,
-        )
+        ).update(**_queued_afresh(now))
         if not claimed:
             raise ActionRefused("Only a submission whose records were archived can be re-loaded.", code="not_archived")
         audit_record(

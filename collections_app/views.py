@@ -120,29 +120,31 @@ def submission_status(request, pk):
     )
 
 
-@login_required
-@require_POST
-def submission_retry_view(request, pk):
+def _queue_again(request, pk, action, done: str):
+    """Queue one of the user's submissions again through a service (retry, re-load, re-run): a
+    sentence for what happens next, or the refusal's, and back to the submission."""
     submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     try:
-        services.submission_retry(submission=submission, user=request.user)
-        messages.success(request, "The submission has been queued to run again.")
+        action(submission=submission, user=request.user)
+        messages.success(request, done)
     except ActionRefused as refused:
         messages.error(request, refused.message)
     return redirect("submission_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def submission_retry_view(request, pk):
+    return _queue_again(request, pk, services.submission_retry, "The submission has been queued to run again.")
 
 
 @login_required
 @require_POST
 def submission_reload_view(request, pk):
     """Load an archived submission's records again from its kept file (retention removed them)."""
-    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
-    try:
-        services.submission_reload(submission=submission, user=request.user)
-        messages.success(request, "The submission's records are being loaded again from its file.")
-    except ActionRefused as refused:
-        messages.error(request, refused.message)
-    return redirect("submission_detail", pk=pk)
+    return _queue_again(
+        request, pk, services.submission_reload, "The submission's records are being loaded again from its file."
+    )
 
 
 @login_required
@@ -167,13 +169,7 @@ def submission_recheck_view(request, pk):
 @require_POST
 def submission_rerun_view(request, pk):
     """Re-run the checks of the stored records in place (no new upload): progress as for an upload."""
-    submission = selectors.submission_get_or_404(user=request.user, pk=pk)
-    try:
-        services.submission_rerun(submission=submission, user=request.user)
-        messages.success(request, "The checks are being run again on the stored records.")
-    except ActionRefused as refused:
-        messages.error(request, refused.message)
-    return redirect("submission_detail", pk=pk)
+    return _queue_again(request, pk, services.submission_rerun, "The checks are being run again on the stored records.")
 
 
 def _failure_filters(request) -> dict:

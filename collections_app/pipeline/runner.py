@@ -213,12 +213,28 @@ def _reject(submission: Submission, task_id: str, errors: list[LocatedError], to
     logger.info("submission %s: rejected, %s schema errors (%s)", submission.pk, total, _timings_text(timings))
 
 
-def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages_message: str, timings) -> None:
+def _failure_totals(submission: Submission) -> tuple[int, int]:
+    """(errors, warnings): the failures of every rule the submission ran, from their results."""
     totals = {
         row["severity"]: row["n"]
         for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
     }
-    errors, warnings = totals.get(Severity.ERROR, 0), totals.get(Severity.WARNING, 0)
+    return totals.get(Severity.ERROR, 0), totals.get(Severity.WARNING, 0)
+
+
+def _newer_upload_done(submission: Submission) -> bool:
+    """Whether a newer upload of the same provider and collection already has its verdict: then
+    this one, finishing later, is out of date (superseded). Called with the row locked."""
+    return Submission.objects.filter(
+        provider=submission.provider_id,
+        collection=submission.collection_id,
+        pk__gt=submission.pk,
+        status__in=[*COMPLETED, SubmissionStatus.APPROVED],
+    ).exists()
+
+
+def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages_message: str, timings) -> None:
+    errors, warnings = _failure_totals(submission)
     if submission.records_archived_at is not None:
         _finish_reload(submission, task_id, errors, warnings)
         return
@@ -239,12 +255,7 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
     verdict = SubmissionStatus.FAILED if errors else SubmissionStatus.PASSED
     with transaction.atomic():
         lock_owned(submission, task_id)
-        newer_done = Submission.objects.filter(
-            provider=submission.provider_id,
-            collection=submission.collection_id,
-            pk__gt=submission.pk,
-            status__in=[*COMPLETED, SubmissionStatus.APPROVED],
-        ).exists()
+        newer_done = _newer_upload_done(submission)
         # An upload that finishes after a newer one is already out of date.
         status = SubmissionStatus.SUPERSEDED if newer_done else verdict
         message = f"{'Failed' if errors else 'Passed'}: {errors:,} errors, {warnings:,} warnings."
@@ -287,11 +298,7 @@ def _finish_rerun(submission: Submission, task_id: str, timings) -> None:
     takes the new verdict (superseded if a newer upload completed meanwhile); an approved one stays
     approved, and `approved_no_longer_passes` says whether it would still pass (errors here; review
     adds warnings over tolerance on submission_rerun_finished)."""
-    totals = {
-        row["severity"]: row["n"]
-        for row in RuleResult.objects.filter(submission=submission).values("severity").annotate(n=Sum("failure_count"))
-    }
-    errors, warnings = totals.get(Severity.ERROR, 0), totals.get(Severity.WARNING, 0)
+    errors, warnings = _failure_totals(submission)
     verdict = SubmissionStatus.FAILED if errors else SubmissionStatus.PASSED
     was = submission.rerun_from_status
     with transaction.atomic():
@@ -299,12 +306,7 @@ def _finish_rerun(submission: Submission, task_id: str, timings) -> None:
         if was == SubmissionStatus.APPROVED:
             status = SubmissionStatus.APPROVED
         else:
-            newer_done = Submission.objects.filter(
-                provider=submission.provider_id,
-                collection=submission.collection_id,
-                pk__gt=submission.pk,
-                status__in=[*COMPLETED, SubmissionStatus.APPROVED],
-            ).exists()
+            newer_done = _newer_upload_done(submission)
             status = SubmissionStatus.SUPERSEDED if newer_done else verdict
         message = f"Re-run: {'failed' if errors else 'passed'}: {errors:,} errors, {warnings:,} warnings."
         if was == SubmissionStatus.APPROVED and errors:
