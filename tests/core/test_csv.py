@@ -278,3 +278,21 @@ def test_a_long_download_is_sent_in_pieces_not_row_by_row():
     text = b"".join(pieces).decode()
     assert text.count("\r\n") == 20_001 and text.endswith("19999,name 19999\r\n")
     assert 1 < len(pieces) < 20
+
+
+@pytest.mark.parametrize("hostile", [*HOSTILE, "\t=1+1", "\r=1+1", "a,=b", 'say "=x"'])
+@pytest.mark.parametrize("position", [0, 1, 1999, 2000, 4321])
+def test_a_formula_anywhere_in_a_long_download_is_neutralised(hostile, position):
+    """The stream writes a piece of rows at once and only looks cell by cell at a piece where a cell
+    may start with a formula character: the one such cell among thousands, in the first row, at a
+    piece's edge or in the middle, comes out exactly as csv_cell makes it, and so do the others."""
+    rows = [[i, f"name {i}", -i, None, "2023-09-20"] for i in range(5000)]
+    rows[position][1] = hostile
+    text = "".join(_csv_stream(["n", "name", "minus", "none", "date"], rows)).removeprefix("\ufeff")
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert len(parsed) == 5001
+    expected = [[str(csv_cell(v)) for v in row] for row in rows]
+    assert parsed[1:] == expected
+    if hostile.startswith(FORMULA_PREFIXES):
+        assert parsed[1 + position][1] == "'" + hostile
+    assert parsed[1 + position + 1][2] == str(-(position + 1))  # a negative number stays a number
