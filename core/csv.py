@@ -33,10 +33,10 @@ def csv_cell(value):
 CHUNK_ROWS = 2000
 
 # Where a cell begins (after a line break or a comma, maybe after the opening quote) with a formula
-# character; the piece is searched with a line break put in front, for its first cell. A piece the writer produced without any such place needs no neutralising; one
-# with a match (a formula, or only a negative number or a comma inside a value) is written again
-# cell by cell through csv_cell. Doing the common case in the csv module's C code keeps a download
-# from holding a web worker's CPU (and the pages queued behind it) for a second per 60,000 rows.
+# character; a piece is searched with a line break put in front, for its first cell. A piece without
+# any such place needs no neutralising; one with a match (a formula, or only a negative number or a
+# comma inside a value) is written again cell by cell through csv_cell. The common case stays in the
+# csv module's C code, so a download holds a web worker's CPU (and the pages queued behind it) less.
 _CELL_START_FORMULA = re.compile(r'[,\n]"?[=+\-@\t\r]')
 
 
