@@ -87,6 +87,23 @@ def test_provider_names_lead_to_the_provider_page(client, liaison, provider, app
     assert f'<a href="{url}">{provider.name}</a>' in page
 
 
+def test_a_cell_escapes_the_provider_name_and_links_its_submission(client, liaison, provider, collection):
+    """The cells are built by a template tag (review_tags.grid_cell), not the template: the provider's
+    name (set by liaison, shown in each cell's link title) is still escaped, and the cell links to
+    the submission, its flagged figures and its open queries."""
+    provider.name = 'Uni <script>alert(1)</script> "quoted"'
+    provider.save()
+    submission = make_submission(provider, collection, status=SubmissionStatus.FAILED)
+    client.force_login(liaison)
+    page = _page(client, reverse("liaison_grid"))
+    assert "<script>alert(1)" not in page
+    cell_id = f"cell-{provider.ukprn}-{collection.reference}"
+    cell = re.search(rf'<td class="cell" id="{cell_id}" data-state="failed">(.*?)</td>', page, re.S).group(1)
+    assert f'href="{reverse("submission_detail", args=[submission.pk])}"' in cell
+    assert 'title="Uni &lt;script&gt;alert(1)&lt;/script&gt; &quot;quoted&quot; ' in cell
+    assert '<span class="badge state-failed">Failed</span>' in cell
+
+
 def test_provider_page_shows_collections_submissions_queries_overrides_and_people(
     client, liaison, provider, other_provider, approver, provider_user, collection
 ):
