@@ -31,7 +31,11 @@ def audit_log(request):
         "Your account has no portal role.",
     )
     filters = _filters(request)
-    events = selectors.audit_events(user=request.user, filters=filters)
+    # The screen shows neither an event's details nor a provider's contact settings (JSON, decoded
+    # per row): not read. The CSV and the API do show the details.
+    events = selectors.audit_events(user=request.user, filters=filters).defer(
+        "details", "provider__email_domains", "provider__switchboard_numbers"
+    )
     page = keyset_page(events, request, 50)
     query = request.GET.copy()
     for name in ("page", "after", "before"):
@@ -43,7 +47,9 @@ def audit_log(request):
             "filters": filters,
             "page": page,
             "query": query.urlencode(),
-            "providers": permissions.visible_providers(request.user) if permissions.is_liaison(request.user) else [],
+            "providers": permissions.visible_providers(request.user).only("ukprn", "name")
+            if permissions.is_liaison(request.user)
+            else [],
             "collections": Collection.objects.order_by("-reporting_year", "reference"),
             "actions": selectors.audit_actions(user=request.user),
             "active_sorts": [filters.sort],
