@@ -257,7 +257,8 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         submission = self.get_object()
         filters = _failure_filters(request)
         queryset = selectors.failures_for(submission=submission, **filters)
-        total = selectors.failures_total(summaries=selectors.rule_summaries(submission=submission), **filters)
+        summaries = selectors.rule_summaries(submission=submission)
+        total = selectors.failures_total(submission=submission, summaries=summaries, failures=queryset, **filters)
         page = self.paginator.paginate_queryset(queryset, request, view=self, count=total)
         return self.get_paginated_response(FailureSerializer(page, many=True).data)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -147,19 +149,42 @@ def nulls_as_postgresql(queryset: QuerySet) -> QuerySet:
 
 def failures_total(
     *,
+    submission: Submission,
     summaries: list[RuleSummary],
+    failures: QuerySet[RuleFailure],
     code: str | None = None,
     severity: str | None = None,
     search: str | None = None,
     **_,
-) -> int | None:
+) -> int:
     """How many failures a filter matches, from the per-rule counts the pipeline stored (a completed
-    submission's failures never change), so a list needs no COUNT over its rows. None with a search."""
+    submission's failures never change), so a list needs no COUNT over its rows. With a search, the
+    `failures` it matches are counted once per completed run (paging through the results of a
+    search then counts nothing again)."""
     if search:
-        return None
+        key = f"failures-search:{code or ''}:{severity or ''}:{search}"
+        return settled(submission, key, failures.count)
     return sum(
         s.failure_count for s in summaries if (not code or s.code == code) and (not severity or s.severity == severity)
     )
+
+
+# A completed run's failures, findings and links never change: figures read from all of them are kept,
+# per run (a retry or re-run finishes at another time, so it has other keys), instead of re-read on
+# every request. Records archived by retention (and restored by a re-load, which runs again) are
+# another state.
+SETTLED_TTL = 24 * 3600
+
+
+def settled(submission: Submission, name: str, compute):
+    """`compute()`, kept in the cache for the submission's completed run under `name`."""
+    if submission.is_in_flight or submission.finished_at is None:
+        return compute()
+    archived = submission.records_archived_at.timestamp() if submission.records_archived_at else ""
+    key = f"settled:{name}:{submission.pk}:{submission.finished_at.timestamp()}:{archived}"
+    if len(key) > 200:  # a long search: memcached and friends refuse keys over 250 bytes
+        key = f"settled:{hashlib.sha256(key.encode()).hexdigest()}"
+    return cache.get_or_set(key, compute, SETTLED_TTL)
 
 
 def schema_errors_for(*, submission: Submission) -> QuerySet[SchemaError]:

@@ -192,7 +192,8 @@ def submission_failures(request, pk):
     if at:
         filters["sort"] = "husid"  # a jump to a HUSID shows the list in HUSID order from there
     failures = selectors.failures_for(submission=submission, **filters)
-    paginator = KeysetPaginator(failures, 50, count=selectors.failures_total(summaries=summaries, **filters))
+    total = selectors.failures_total(submission=submission, summaries=summaries, failures=failures, **filters)
+    paginator = KeysetPaginator(failures, 50, count=total)
     if at:
         page = paginator.page_of_position(failures.filter(husid__lt=at).count())
     else:

@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.cache import cache
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
 from collections_app.models import (
@@ -15,7 +14,7 @@ from collections_app.models import (
     approved_data,
 )
 from collections_app.rules import get_rule
-from collections_app.selectors import confirmations_for, with_confirmation
+from collections_app.selectors import confirmations_for, settled, with_confirmation
 from collections_app.selectors import warning_counts as collection_warning_counts
 from student_record.models import Instance, Student
 
@@ -51,10 +50,10 @@ def hin_target_records(*, submission: Submission, search: str = "") -> QuerySet[
 
 def hin_target_count(*, submission: Submission, search: str = "") -> int:
     """How many records the Target List (or a search of it) holds: instances alone, without the students' join.
-    A completed run's list never changes, so its whole count is kept (see `_settled`)."""
+    A completed run's list never changes, so its whole count is kept (see `settled`)."""
     if search:
         return hin_target_records(submission=submission, search=search).count()
-    return _settled(submission, "target-count", lambda: hin_target_records(submission=submission).count())
+    return settled(submission, "target-count", lambda: hin_target_records(submission=submission).count())
 
 
 def hin_target_list(*, submission: Submission, search: str = "") -> QuerySet[Instance]:
@@ -323,23 +322,9 @@ def hin_findings_total(
     return current.confirmed if confirmed else current.outstanding
 
 
-# A completed run's findings and links never change: figures read from all of them are kept, per
-# run (a retry finishes at another time, so it has other keys), instead of re-read on every request.
-# Records archived by retention (and restored by a re-load, which runs again) are another state.
-SETTLED_TTL = 24 * 3600
-
-
-def _settled(submission: Submission, name: str, compute):
-    if submission.is_in_flight or submission.finished_at is None:
-        return compute()
-    archived = submission.records_archived_at.timestamp() if submission.records_archived_at else ""
-    key = f"hin:{name}:{submission.pk}:{submission.finished_at.timestamp()}:{archived}"
-    return cache.get_or_set(key, compute, SETTLED_TTL)
-
-
 def finding_fields(*, submission: Submission, report: str | None = None) -> list[str]:
     """The fields the report's findings name (POSTCODE, BIRTHDTE, category 1, ...), for a filter."""
-    return _settled(
+    return settled(
         submission,
         f"fields:{report or ''}",
         lambda: sorted(
@@ -477,4 +462,4 @@ def link_counts(*, submission: Submission) -> dict[str, int]:
         counts.update({row["kind"]: row["n"] for row in rows})
         return counts
 
-    return _settled(submission, "links", compute)
+    return settled(submission, "links", compute)
