@@ -283,3 +283,20 @@ def test_confirm_all_counts_the_open_warnings_from_the_stored_counts(client, pro
     assert client.get(url, {"report": "D"}).context["matching_open"] == 1
     assert client.get(url, {"report": "D", "husid": RETURNER[:6]}).context["matching_open"] == 1
     assert client.get(url, {"report": "D", "check": "5b"}).context["matching_open"] == 0
+
+
+def test_the_api_writes_each_record_as_its_documented_serializer_would(submission):
+    """HinFindingSerializer writes the records as plain dicts (fast); they must stay what the schema
+    documents (HinRecordSerializer), field for field, for a record on either side or none."""
+    from hin.serializers import HinFindingSerializer, HinRecordSerializer
+
+    findings = hin_findings_resolve(submission=submission, failures=hin_findings(submission=submission))
+    rows = HinFindingSerializer(findings, many=True).data
+    sides = 0
+    for finding, row in zip(findings, rows, strict=True):
+        for side in ("current", "previous"):
+            record = getattr(finding, side)
+            documented = HinRecordSerializer(record, compared=finding.compared).data if record else None
+            assert row[side] == (dict(documented) if documented else None)
+            sides += record is not None
+    assert sides == 2 * len(findings) - 1  # check 7h has no current record
