@@ -1,8 +1,9 @@
 """{% hin_summary submission %}: the HIN report counts, for the submission page."""
 
+from html import escape
+
 from django import template
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 
 from hin import selectors
 
@@ -35,28 +36,23 @@ def hin_confirm_query(code: str) -> str:
     return f"report={report.letter}&check={selectors.check_label(code)}&status=open"
 
 
-DIFFERS_CLASS = mark_safe(' class="differs"')
-COMPARED_NOTE = mark_safe(' <span class="small muted">compared</span>')
-DIFFERS_NOTE = mark_safe(' <span class="visually-hidden">(differs)</span>')
+DIFFERS_CLASS = ' class="differs"'
+COMPARED_NOTE = ' <span class="small muted">compared</span>'
+DIFFERS_NOTE = ' <span class="visually-hidden">(differs)</span>'
 
 
 @register.simple_tag
-def hin_side_by_side_rows(finding) -> str:
+def hin_side_by_side_rows(finding) -> SafeString:
     """The side-by-side table's rows of one finding (a row per field, differing ones marked). Built
-    here rather than in a template loop: a page of 25 findings has about 400 such rows, which the
-    template engine took some 15 ms to render and this takes about 1."""
-    return format_html_join(
-        "",
-        '<tr{}><th scope="row" class="mono">{}{}</th><td class="mono">{}</td><td class="mono">{}{}</td></tr>',
-        (
-            (
-                DIFFERS_CLASS if differs else "",
-                label,
-                COMPARED_NOTE if label in finding.compared else "",
-                now,
-                then,
-                DIFFERS_NOTE if differs else "",
-            )
-            for label, now, then, differs in finding.rows
-        ),
-    )
+    here, each value escaped with the standard library's html.escape, rather than in a template
+    loop: a page of 25 findings has about 400 such rows, which took the template engine (or
+    format_html, argument by argument) most of the page's time."""
+    rows = []
+    for label, now, then, differs in finding.rows:
+        mark, note = (DIFFERS_CLASS, DIFFERS_NOTE) if differs else ("", "")
+        compared = COMPARED_NOTE if label in finding.compared else ""
+        rows.append(
+            f'<tr{mark}><th scope="row" class="mono">{escape(label)}{compared}</th>'
+            f'<td class="mono">{escape(now)}</td><td class="mono">{escape(then)}{note}</td></tr>'
+        )
+    return SafeString("".join(rows))  # every value escaped above
