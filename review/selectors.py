@@ -226,14 +226,19 @@ def overrides_visible_to(*, user) -> QuerySet[OverrideRequest]:
 
 
 def warnings_over_tolerance(
-    *, submission: Submission, only_blocking: bool = False, counts: dict[str, WarningCount] | None = None
+    *,
+    submission: Submission,
+    only_blocking: bool = False,
+    counts: dict[str, WarningCount] | None = None,
+    overrides: list[OverrideRequest] | None = None,
 ) -> list[WarningTolerance]:
     """Per warning rule with outstanding failures: the figures, its tolerance and any override.
-    `blocks_approval` says whether it stops approval. Two queries, three without `counts` (the
-    submission's warning_counts, when the caller already has them)."""
-    overrides = defaultdict(list)
-    for override in overrides_for(submission=submission):  # newest first
-        overrides[override.code].append(override)
+    `blocks_approval` says whether it stops approval. Two queries, fewer when the caller already has
+    the submission's warning_counts (`counts`) or its `overrides_for` (newest first)."""
+    by_code = defaultdict(list)
+    for override in overrides_for(submission=submission) if overrides is None else overrides:  # newest first
+        by_code[override.code].append(override)
+    overrides = by_code
     stored = tolerances_for(collection_id=submission.collection_id)
     rows = []
     if counts is None:
@@ -430,7 +435,11 @@ def collection_state(*, provider, collection) -> CollectionState:
     """Where the provider's collection stands: none, processing, failed, passed, approved,
     approved_late, updated (since approval) or signed_off."""
     latest = Submission.objects.filter(provider=provider, collection=collection).order_by("-pk").first()
-    current = current_submission(provider=provider, collection=collection)
+    # The newest upload is the current one when it is completed (the usual case): no second query.
+    if latest is not None and latest.status in CURRENT_STATUSES:
+        current = latest
+    else:
+        current = current_submission(provider=provider, collection=collection)
     approval = current_approval(provider=provider, collection=collection)
     sign_off = current_sign_off(provider=provider, collection=collection)
     open_queries = Query.objects.filter(provider=provider, collection=collection, status__in=UNRESOLVED_QUERY).count()

@@ -66,7 +66,12 @@ def approval_panel(request, submission: Submission, *, summaries=None, counts=No
     # Only the provider's current upload (the newest completed one) is acted on: an older or a
     # rejected one is history, shown without approve, override or confirm actions.
     is_current = submission.pk == state.current_id
-    warnings = selectors.warnings_over_tolerance(submission=submission, counts=counts) if submission.is_complete else []
+    overrides = list(selectors.overrides_for(submission=submission))
+    warnings = (
+        selectors.warnings_over_tolerance(submission=submission, counts=counts, overrides=overrides)
+        if submission.is_complete
+        else []
+    )
     blockers = (
         selectors.approval_blockers(submission=submission, tolerance_rows=warnings)
         if is_current and submission.status == "passed"
@@ -84,7 +89,7 @@ def approval_panel(request, submission: Submission, *, summaries=None, counts=No
         "approval_blockers": blockers,
         "tolerance_rows": warnings,
         "can_request_override": is_current and permissions.is_staff_of(user, submission.provider),
-        "overrides": selectors.overrides_for(submission=submission),
+        "overrides": overrides,
         "review_queries": queries,
         "review_query_counts": selectors.open_query_counts(
             user=user, provider=submission.provider_id, collection=submission.collection_id
