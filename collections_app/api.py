@@ -260,6 +260,7 @@ class SubmissionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         summaries = selectors.rule_summaries(submission=submission)
         total = selectors.failures_total(submission=submission, summaries=summaries, failures=queryset, **filters)
         page = self.paginator.paginate_queryset(queryset, request, view=self, count=total)
+        page = selectors.failures_named(submission=submission, failures=page)
         return self.get_paginated_response(FailureSerializer(page, many=True).data)
 
     @extend_schema(
@@ -304,7 +305,7 @@ class SubmissionFailuresCSVView(SubmissionCSVView):
     def get(self, request, pk):
         submission = self.get_submission(pk)
         queryset = selectors.failures_for(submission=submission, **_failure_filters(request))
-        return exports.failures_csv(queryset, self.filename(submission, "failures"))
+        return exports.failures_csv(queryset, self.filename(submission, "failures"), submission=submission)
 
 
 class SubmissionSchemaErrorsCSVView(SubmissionCSVView):

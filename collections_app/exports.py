@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from core.csv import csv_response
 
+from . import kinds
 from .models import RuleFailure, SchemaError, Submission
 from .selectors import nulls_as_postgresql
 
 FAILURE_HEADER = ["rule", "severity", "line", "HUSID", "NUMHUS", "FNAMES", "SURNAME", "field", "value", "message"]
 SCHEMA_ERROR_HEADER = ["line", "record", "path", "message"]
+CHUNK = 2000
 
 
 def submission_filename(submission: Submission, what: str) -> str:
@@ -21,9 +24,11 @@ def submission_filename(submission: Submission, what: str) -> str:
     return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
 
 
-def failure_rows(queryset: QuerySet[RuleFailure]) -> Iterator[tuple]:
-    """The rows of the failures CSV (FAILURE_HEADER), for the download and the offline kit."""
-    return (
+def failure_rows(queryset: QuerySet[RuleFailure], *, submission: Submission | None = None) -> Iterator[tuple]:
+    """The rows of the failures CSV (FAILURE_HEADER), for the download and the offline kit. With the
+    `submission`, a failure without a student row is named by its record kind where it can be
+    (contact details: the graduate's name from the population), a chunk of rows at a time."""
+    rows = (
         nulls_as_postgresql(queryset)
         .values_list(
             "code",
@@ -37,12 +42,27 @@ def failure_rows(queryset: QuerySet[RuleFailure]) -> Iterator[tuple]:
             "value",
             "message",
         )
-        .iterator(chunk_size=2000)
+        .iterator(chunk_size=CHUNK)
     )
+    kind = submission.collection.kind if submission is not None else None
+    names = kinds.get(kind).names if kind and kinds.is_registered(kind) else None
+    if names is None:
+        return rows
+    return _named(rows, lambda keys: names(submission, keys))
 
 
-def failures_csv(queryset: QuerySet[RuleFailure], filename: str) -> StreamingHttpResponse:
-    return csv_response(filename, FAILURE_HEADER, failure_rows(queryset))
+def _named(rows: Iterator[tuple], names) -> Iterator[tuple]:
+    """`rows` with FNAMES and SURNAME (columns 5 and 6) filled in from `names` where they are empty."""
+    while chunk := list(islice(rows, CHUNK)):
+        wanted = {(row[3], row[4]) for row in chunk if row[5] is None and row[3]}
+        found = names(wanted) if wanted else {}
+        for row in chunk:
+            name = found.get((row[3], row[4])) if row[5] is None else None
+            yield (*row[:5], *name, *row[7:]) if name else row
+
+
+def failures_csv(queryset: QuerySet[RuleFailure], filename: str, *, submission: Submission) -> StreamingHttpResponse:
+    return csv_response(filename, FAILURE_HEADER, failure_rows(queryset, submission=submission))
 
 
 def schema_error_rows(queryset: QuerySet[SchemaError]) -> Iterator[tuple]:

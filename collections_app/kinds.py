@@ -13,6 +13,9 @@ A kind gives:
   collection's or provider's);
 - `changes_since(previous_id, current_id)`: records added, removed and changed since the
   provider's previous upload, or None where the kind has no stable record key;
+- `names(submission, keys)`: the people a kind's failures are about, {(HUSID, NUMHUS): (FNAMES,
+  SURNAME)}, where its records carry no names of their own (the failures' `student` row is the
+  Student record's); None where they do;
 - its rules, registered with the rules registry under its kind (collections_app.rules.rule).
 
 Other apps may add stages that run after the rules for one kind (`add_stage`): hin adds the
@@ -73,6 +76,7 @@ class RecordKind:
     record_noun: str = "records"  # "Storing 1,200 instances"
     check_header: Callable[..., list[LocatedError]] = _no_header_check
     changes_since: Callable[[int, int], tuple[int, int, int]] | None = None
+    names: Callable[..., dict[tuple[str, str], tuple[str, str]]] | None = None
 
 
 class UnknownKind(LookupError):

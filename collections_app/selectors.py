@@ -11,6 +11,7 @@ from django.http import Http404
 
 from accounts import permissions
 
+from . import kinds
 from .models import (
     CURRENT_STATUSES,
     Collection,
@@ -133,6 +134,24 @@ def failures_for(
     fields = FAILURE_SORTS.get((sort or "line").lstrip("-"), FAILURE_SORTS["line"])
     # Plain names, so the screens can page by key (core.pagination) along the indexes.
     return queryset.order_by(*(f"-{f}" if descending else f for f in fields))
+
+
+def failures_named(*, submission: Submission, failures: list[RuleFailure]) -> list[RuleFailure]:
+    """Each failure with `fnames` and `surname` set: its student's, or, for a kind whose records carry
+    no names (contact details), the kind's names for its HUSID and NUMHUS (one query for the page);
+    None where there is no one to name (a failure of the whole file)."""
+    failures = list(failures)
+    unnamed = [f for f in failures if f.student_id is None and f.husid]
+    kind = submission.collection.kind
+    names = {}
+    if unnamed and kinds.is_registered(kind) and kinds.get(kind).names:
+        names = kinds.get(kind).names(submission, {(f.husid, f.numhus) for f in unnamed})
+    for failure in failures:
+        if failure.student_id is not None:
+            failure.fnames, failure.surname = failure.student.fnames, failure.student.surname
+        else:
+            failure.fnames, failure.surname = names.get((failure.husid, failure.numhus), (None, None))
+    return failures
 
 
 def nulls_as_postgresql(queryset: QuerySet) -> QuerySet:

@@ -267,8 +267,12 @@ class SubmissionSerializer(SubmissionListSerializer):
 
 class FailureSerializer(serializers.ModelSerializer):
     rule = serializers.CharField(source="code", help_text="The rule's code.")
-    fnames = serializers.CharField(source="student.fnames", allow_null=True, help_text="Null if no student row.")
-    surname = serializers.CharField(source="student.surname", allow_null=True, help_text="Null if no student row.")
+    fnames = serializers.CharField(
+        allow_null=True, help_text="The student's (or, for contact details, the graduate's); null if no one."
+    )
+    surname = serializers.CharField(
+        allow_null=True, help_text="The student's (or, for contact details, the graduate's); null if no one."
+    )
 
     class Meta:
         model = RuleFailure

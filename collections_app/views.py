@@ -212,6 +212,7 @@ def submission_failures(request, pk):
             "rule": get_rule(filters["code"]) if filters["code"] else None,
             "filters": filters,
             "page": page,
+            "failures": selectors.failures_named(submission=submission, failures=page.object_list),
             "query": query.urlencode(),
             # Page links keep the order; the column headers set their own.
             "page_query": query.urlencode() + (f"&sort={filters['sort']}" if filters["sort"] else ""),
@@ -231,7 +232,9 @@ def submission_failures_csv(request, pk):
     submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     filters = _failure_filters(request)
     what = f"failures-{filters['code']}" if filters["code"] else "failures"
-    return failures_csv(selectors.failures_for(submission=submission, **filters), _export_name(submission, what))
+    return failures_csv(
+        selectors.failures_for(submission=submission, **filters), _export_name(submission, what), submission=submission
+    )
 
 
 @login_required

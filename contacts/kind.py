@@ -10,6 +10,7 @@ from collections_app.pipeline.locate import LocatedError
 from collections_app.pipeline.parsing import ParseOutcome
 
 from .parse import DETAIL_COLUMNS, GRADUATE_COLUMNS, ROOT_TAG, parse_contact_details
+from .selectors import graduate_names
 
 GRADUATE_TABLE, DETAIL_TABLE = "go_graduate", "go_detail"
 
@@ -67,5 +68,6 @@ CONTACT_DETAILS = kinds.register(
         record_noun="graduates",
         check_header=check_header,
         changes_since=changes_since,
+        names=graduate_names,
     )
 )

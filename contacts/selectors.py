@@ -180,6 +180,21 @@ def population_build(*, provider, collection: Collection) -> PopulationBuild | N
     return PopulationBuild.objects.filter(provider=provider, collection=collection, is_current=True).first()
 
 
+def graduate_names(submission: Submission, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """{(HUSID, NUMHUS): (FNAMES, SURNAME)} of the graduates `keys` name, from the cohort's current
+    population (a contact details file carries no names): the failures screens, API and CSV show
+    who a failure is about. One query; a graduate outside the population has no name."""
+    build = population_build(provider=submission.provider_id, collection=submission.collection_id)
+    if build is None or not keys:
+        return {}
+    entries = PopulationEntry.objects.filter(build=build, husid__in={husid for husid, _ in keys})
+    return {
+        (husid, numhus): (fnames, surname)
+        for husid, numhus, fnames, surname in entries.values_list("husid", "numhus", "fnames", "surname")
+        if (husid, numhus) in keys
+    }
+
+
 def population_not_in(*, build: PopulationBuild, submission: Submission | None) -> QuerySet[PopulationEntry]:
     """The build's graduates that have no Graduate in `submission` (candidates for "Add a graduate")."""
     entries = PopulationEntry.objects.filter(build=build).order_by("husid", "numhus")

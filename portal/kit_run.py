@@ -324,7 +324,9 @@ def _write_csvs(submission: Submission, out_dir: Path, *, with_hin: bool) -> dic
     write(
         "failures",
         collection_exports.FAILURE_HEADER,
-        collection_exports.failure_rows(collection_selectors.failures_for(submission=submission)),
+        collection_exports.failure_rows(
+            collection_selectors.failures_for(submission=submission), submission=submission
+        ),
     )
     if submission.collection.kind == CollectionKind.STUDENT_RECORD:
         if with_hin:
