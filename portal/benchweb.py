@@ -43,6 +43,10 @@ BENCH_ACTION = "bench.event"
 GRID_PROVIDERS = 200
 MAX_REQUESTS_PER_PAGE = 200_000
 IN_PROCESS_RUNS = 5
+# The dataset issue 11 measured: at 100,000 instances, about 22,500 failures of the largest rule
+# (SR.DATE.01) and about 4,300 HIN findings, so "failures p300" is a page in the middle of a long list.
+DEFECT_RATE = 0.57
+HIN_DEFECT_RATE = 0.053
 
 
 def add_arguments(parser) -> None:
@@ -51,18 +55,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--only", default="", help="web: only pages whose name contains this")
 
 
-def dataset(*, instances: int) -> Submission | None:
-    """The current year's benchmark submission of this size, if one is stored (for --keep)."""
-    return (
-        Submission.objects.filter(
-            collection__reference=CURRENT,
-            instance_count=instances,
-            status__in=(SubmissionStatus.PASSED, SubmissionStatus.FAILED),
-            collection__previous__submissions__status=SubmissionStatus.APPROVED,
-        )
-        .order_by("-pk")
-        .first()
-    )
+def dataset(*, instances: int, defect_rate: float = DEFECT_RATE) -> Submission | None:
+    """The current year's benchmark submission of this size, if one is stored (for --keep), built with
+    about this share of planted failures (a dataset of another defect rate measures other lists)."""
+    candidates = Submission.objects.filter(
+        collection__reference=CURRENT,
+        instance_count=instances,
+        status__in=(SubmissionStatus.PASSED, SubmissionStatus.FAILED),
+        collection__previous__submissions__status=SubmissionStatus.APPROVED,
+    ).order_by("-pk")
+    expected = instances * defect_rate
+    for submission in candidates[:5]:
+        if expected / 2 <= submission.error_count + submission.warning_count <= expected * 2 + 100:
+            return submission
+    return None
 
 
 @dataclass
@@ -286,9 +292,9 @@ def _downloads(port: int, path: str, headers: dict[str, str], stop, done) -> Non
 
 def run(stdout, **opts) -> None:
     instances, clients, seconds = opts["instances"], opts["clients"], opts["seconds"]
-    submission = dataset(instances=instances)
+    submission = dataset(instances=instances, defect_rate=opts["defect_rate"])
     if submission is None:
-        raise RuntimeError("no benchmark dataset of that size")
+        raise RuntimeError("no benchmark dataset of that size and defect rate")
     previous = Submission.objects.get(
         collection__reference=PREVIOUS, provider=submission.provider, status=SubmissionStatus.APPROVED
     )

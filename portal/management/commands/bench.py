@@ -62,6 +62,9 @@ def lxml_alone(path: Path, schema_file: Path = SCHEMA_FILE, record_tag: str = "S
     return time.perf_counter() - started
 
 
+DEFECT_RATE = 0.01
+
+
 class Command(BaseCommand):
     help = (
         "Run a benchmark: `bench ingest --instances N [--with-previous]`, `bench contacts --graduates N`, "
@@ -72,7 +75,12 @@ class Command(BaseCommand):
         parser.add_argument("which", choices=["ingest", "contacts", "kit", "web"])
         parser.add_argument("--instances", type=int, default=100_000)
         parser.add_argument("--graduates", type=int, default=200_000, help="contacts: graduates in the cohort file")
-        parser.add_argument("--defect-rate", type=float, default=0.01)
+        parser.add_argument(
+            "--defect-rate",
+            type=float,
+            default=None,
+            help=f"share of records with a planted rule failure (default {DEFECT_RATE}; web: {benchweb.DEFECT_RATE})",
+        )
         parser.add_argument(
             "--with-previous",
             action="store_true",
@@ -82,20 +90,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--hin-defect-rate",
             type=float,
-            default=0.01,
-            help="with --with-previous: share of students with a planted year-on-year problem",
+            default=None,
+            help="with --with-previous: share of students with a planted year-on-year problem "
+            f"(default {DEFECT_RATE}; web: {benchweb.HIN_DEFECT_RATE})",
         )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark submissions' rows")
         parser.add_argument("--repeat", type=int, default=3, help="kit: runs of lxml alone and of the kit, best taken")
         benchweb.add_arguments(parser)
 
     def handle(self, *args, **opts):
+        web = opts["which"] == "web"
+        if opts["defect_rate"] is None:
+            opts["defect_rate"] = benchweb.DEFECT_RATE if web else DEFECT_RATE
+        if opts["hin_defect_rate"] is None:
+            opts["hin_defect_rate"] = benchweb.HIN_DEFECT_RATE if web else DEFECT_RATE
         if opts["which"] == "contacts":
             return self.bench_contacts(opts)
         if opts["which"] == "kit":
             return self.bench_kit(opts)
         if opts["which"] == "web":
-            if not (opts["keep"] and benchweb.dataset(instances=opts["instances"])):
+            if not (opts["keep"] and benchweb.dataset(instances=opts["instances"], defect_rate=opts["defect_rate"])):
                 self.stdout.write("building the dataset: both years through the pipeline")
                 self.handle_ingest(**{**opts, "with_previous": True, "keep": True})
             benchweb.run(self.stdout, **opts)
