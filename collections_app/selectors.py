@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts import permissions
@@ -234,18 +235,50 @@ class WarningCount:
         return self.failures - self.confirmed
 
 
-def warning_counts(*, submission: Submission) -> dict[str, WarningCount]:
-    """Per warning rule: how many failures, and how many of them are confirmed as data quality
-    improvements. One grouped query: approval checks the outstanding count against tolerances."""
-    rows = (
-        with_confirmation(
-            RuleFailure.objects.filter(submission=submission, severity=Severity.WARNING), submission=submission
+def warning_counts(*, submission: Submission, summaries: list[RuleSummary] | None = None) -> dict[str, WarningCount]:
+    """Per warning rule with failures: how many, and how many of them are confirmed as data quality
+    improvements (approval checks the outstanding count against tolerances). Two small queries
+    whatever the size of the submission: the failures per rule as the rules engine stored them
+    (RuleResult), and the confirmed ones counted from the provider's confirmations, each looking up
+    its failures by HUSID in this submission, rather than a look-up of confirmations for each of
+    thousands of warnings. `summaries`: the submission's rule_summaries, when the caller has them."""
+    if summaries is None:
+        failures = dict(
+            RuleResult.objects.filter(submission=submission, severity=Severity.WARNING, failure_count__gt=0)
+            .order_by("code")
+            .values_list("code", "failure_count")
         )
-        .values("code")
-        .annotate(failures=Count("id"), confirmed=Count("id", filter=Q(confirmed=True)))
-        .order_by("code")
+    else:
+        failures = {
+            s.code: s.failure_count for s in sorted(summaries, key=lambda s: s.code)
+            if s.severity == Severity.WARNING and s.failure_count
+        }  # fmt: skip
+    if not failures:
+        return {}
+    matching = (
+        RuleFailure.objects.filter(
+            submission=submission,
+            severity=Severity.WARNING,
+            husid=OuterRef("husid"),
+            numhus=OuterRef("numhus"),
+            code=OuterRef("code"),
+            value=OuterRef("value"),
+        )
+        .order_by()
+        .values("submission")
+        .annotate(n=Count("id"))
+        .values("n")
     )
-    return {row["code"]: WarningCount(row["code"], row["failures"], row["confirmed"]) for row in rows}
+    confirmed = Counter()
+    for code, n in (
+        confirmations_for(submission=submission)
+        .filter(code__in=failures)
+        .annotate(n=Subquery(matching))
+        .filter(n__gt=0)
+        .values_list("code", "n")
+    ):
+        confirmed[code] += n
+    return {code: WarningCount(code, count, confirmed[code]) for code, count in failures.items()}
 
 
 # An upload missing at least this share of the previous upload's records is probably incomplete

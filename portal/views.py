@@ -67,7 +67,11 @@ def submission_detail(request, pk):
     largest = max((s.failure_count for s in failing), default=0)
     kind = submission.collection.kind
     # Read once, shown three times: the approval panel's tolerances, its blockers and the HIN summary.
-    counts = submission_selectors.warning_counts(submission=submission) if submission.is_complete else None
+    counts = (
+        submission_selectors.warning_counts(submission=submission, summaries=summaries)
+        if submission.is_complete
+        else None
+    )
     review = approval_panel(request, submission, summaries=summaries, counts=counts)
     return render(
         request,

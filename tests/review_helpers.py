@@ -30,10 +30,13 @@ def make_submission(provider, collection, *, status="passed", instances=100, **f
 
 
 def add_warnings(submission, code, n, *, start=0):
-    """`n` stored failures of warning rule `code` on distinct records."""
-    RuleResult.objects.update_or_create(
-        submission=submission, code=code, defaults={"severity": Severity.WARNING, "failure_count": n}
+    """`n` more stored failures of warning rule `code` on distinct records, counted in its RuleResult
+    as the rules engine would (the counts are read from there)."""
+    result, _ = RuleResult.objects.get_or_create(
+        submission=submission, code=code, defaults={"severity": Severity.WARNING, "failure_count": 0}
     )
+    result.failure_count += n
+    result.save(update_fields=["failure_count"])
     return RuleFailure.objects.bulk_create(
         RuleFailure(
             submission=submission,

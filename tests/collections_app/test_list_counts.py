@@ -53,7 +53,9 @@ def test_the_submission_page_reads_warning_counts_and_rule_summaries_once(client
     rule_results = [s for s in sql if re.search(r'FROM "?collections_app_ruleresult"?', s)]
     warning_counts = [s for s in sql if "sr_rule_failure" in s and "GROUP BY" in s.upper()]
     assert len(rule_results) == 1, rule_results
-    assert len(warning_counts) == 1, warning_counts
+    # The confirmed warnings are counted once, and not at all when no rule warned (as here: no
+    # warning in this file, and no previous year for the HIN checks).
+    assert len(warning_counts) <= 1, warning_counts
 
 
 def test_a_jump_to_a_husid_lands_on_its_page(client, failed_submission):
