@@ -75,4 +75,11 @@ def run_rules(
                 )
             if progress:
                 progress(done, len(rules))
+    if connection.vendor == "postgresql" and sum(counts.values()):
+        # Fresh statistics for the failures just written, as the loader takes for the records:
+        # until autovacuum's analyze, the failure lists' first pages were planned as if this
+        # submission had none (measured at 57,751 failures: the surname-sorted list took 2.3 s,
+        # 87 ms once analyzed). ANALYZE samples a fixed number of rows: about 0.1 s at that size.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE sr_rule_failure")
     return counts
