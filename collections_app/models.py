@@ -272,6 +272,11 @@ class RuleFailure(models.Model):
     field = models.CharField(max_length=32, blank=True)
     value = models.CharField(max_length=255, blank=True)
     message = models.TextField()
+    # The student's names, copied by the rules engine as it stores the failure: the failures list
+    # sorts by surname, and an index can serve that order only on this table (a sort across the
+    # join read every failure of the rule and all the students: 87 ms at 21,489 failures).
+    fnames = models.CharField(max_length=100, null=True, blank=True)
+    surname = models.CharField(max_length=100, null=True, blank=True)
 
     class Meta:
         db_table = "sr_rule_failure"
@@ -281,6 +286,8 @@ class RuleFailure(models.Model):
             models.Index(fields=["submission", "code", "line", "id"], name="sr_failure_sub_code_line"),
             models.Index(fields=["submission", "line", "id"], name="sr_failure_sub_line"),
             models.Index(fields=["submission", "husid", "numhus", "id"], name="sr_failure_sub_husid"),
+            models.Index(fields=["submission", "code", "surname", "fnames", "id"], name="sr_failure_sub_code_name"),
+            models.Index(fields=["submission", "surname", "fnames", "id"], name="sr_failure_sub_name"),
         ]
 
 

@@ -30,7 +30,7 @@ FAILURE_SORTS = {
     "line": ("line", "id"),
     "husid": ("husid", "numhus", "id"),
     "numhus": ("numhus", "husid", "id"),
-    "surname": ("student__surname", "student__fnames", "id"),
+    "surname": ("surname", "fnames", "id"),
     "field": ("field", "id"),
     "value": ("value", "id"),
     "rule": ("code", "id"),
@@ -112,8 +112,8 @@ def failures_for(
     search: str | None = None,
     sort: str | None = None,
 ) -> QuerySet[RuleFailure]:
-    """A submission's rule failures, filtered and sorted; each row carries its student."""
-    queryset = RuleFailure.objects.filter(submission=submission).select_related("student")
+    """A submission's rule failures, filtered and sorted; each row carries its student's names (see RuleFailure)."""
+    queryset = RuleFailure.objects.filter(submission=submission)
     if code:
         queryset = queryset.filter(code=code)
     if severity:
@@ -138,20 +138,18 @@ def failures_for(
 
 
 def failures_named(*, submission: Submission, failures: list[RuleFailure]) -> list[RuleFailure]:
-    """Each failure with `fnames` and `surname` set: its student's, or, for a kind whose records carry
-    no names (contact details), the kind's names for its HUSID and NUMHUS (one query for the page);
-    None where there is no one to name (a failure of the whole file)."""
+    """Each failure with its `fnames` and `surname`: as the rules engine stored them from its
+    student, or, for a kind whose records carry no names (contact details), the kind's names for
+    its HUSID and NUMHUS (one query for the page); None where there is no one to name (a failure of
+    the whole file)."""
     failures = list(failures)
-    unnamed = [f for f in failures if f.student_id is None and f.husid]
+    unnamed = [f for f in failures if f.surname is None and f.student_id is None and f.husid]
     kind = submission.collection.kind
     names = {}
     if unnamed and kinds.is_registered(kind) and kinds.get(kind).names:
         names = kinds.get(kind).names(submission, {(f.husid, f.numhus) for f in unnamed})
-    for failure in failures:
-        if failure.student_id is not None:
-            failure.fnames, failure.surname = failure.student.fnames, failure.student.surname
-        else:
-            failure.fnames, failure.surname = names.get((failure.husid, failure.numhus), (None, None))
+    for failure in unnamed:
+        failure.fnames, failure.surname = names.get((failure.husid, failure.numhus), (None, None))
     return failures
 
 

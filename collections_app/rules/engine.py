@@ -33,6 +33,21 @@ def _rule_params(rule: Rule, params) -> dict:
     return dict(params)
 
 
+# Copied onto each failure with a student, so the failures list can sort by name along an index.
+NAME_COLUMNS = ("fnames", "surname")
+
+
+def _failures_select(rule, select_sql: str) -> str:
+    """The SELECT that stores a rule's failures: the rule's own columns (its `select_sql`, named by
+    `rule.columns` in a CTE, as rules name their columns as they like), then its failures' student
+    names, or NULLs for a rule whose failures name no student."""
+    named = f"WITH q ({', '.join(rule.columns)}) AS ({select_sql}) "
+    head = "SELECT %(_submission_id)s, %(_code)s, %(_severity)s, q.*"
+    if "student_id" in rule.columns:
+        return f"{named}{head}, s.fnames, s.surname FROM q LEFT JOIN sr_student s ON s.id = q.student_id"
+    return f"{named}{head}, NULL, NULL FROM q"
+
+
 def run_rules(
     submission: Submission,
     *,
@@ -61,10 +76,9 @@ def run_rules(
                     if connection.vendor == "postgresql":
                         # Rules group a whole submission at once; the default 4 MB spills to disk.
                         cursor.execute("SET LOCAL work_mem = %s", [settings.RULES_WORK_MEM])
-                    insert_columns = ", ".join(("submission_id", "code", "severity", *rule.columns))
+                    insert_columns = ", ".join(("submission_id", "code", "severity", *rule.columns, *NAME_COLUMNS))
                     cursor.execute(
-                        f"INSERT INTO sr_rule_failure ({insert_columns}) "
-                        f"SELECT %(_submission_id)s, %(_code)s, %(_severity)s, q.* FROM ({select_sql}) q",
+                        f"INSERT INTO sr_rule_failure ({insert_columns}) {_failures_select(rule, select_sql)}",
                         {**params, "_submission_id": submission.pk, "_code": rule.code, "_severity": rule.severity},
                     )
                     counts[rule.code] = max(cursor.rowcount, 0)

@@ -300,3 +300,18 @@ def test_the_api_writes_each_record_as_its_documented_serializer_would(submissio
             assert row[side] == (dict(documented) if documented else None)
             sides += record is not None
     assert sides == 2 * len(findings) - 1  # check 7h has no current record
+
+
+def test_each_failure_carries_its_students_names_for_the_surname_order(client, provider_user, submission):
+    """The rules engine copies the student's names onto each failure (an index serves the failures
+    list's surname order only on that table): this year's student, or for check 7h, reported on
+    last year's record, last year's."""
+    failures = RuleFailure.objects.filter(submission=submission).select_related("student")
+    assert failures.count() >= 5
+    for failure in failures:
+        assert (failure.fnames, failure.surname) == (failure.student.fnames, failure.student.surname), failure.code
+    assert failures.get(code="HIN7h").surname == "Clark"
+    client.force_login(provider_user)
+    page = client.get(reverse("submission_failures", args=[submission.pk]), {"sort": "-surname"})
+    surnames = [f.surname for f in page.context["failures"]]
+    assert surnames == sorted(surnames, reverse=True) and "Davies" in surnames

@@ -86,6 +86,7 @@ def big(require_postgres, provider, collection):
             batch_size=2000,
         )
         failing = rng.sample(range(RECORDS), FAILURES)
+        names = {i: (students[i].fnames, students[i].surname) for i in failing}  # as the rules engine copies them
         RuleFailure.objects.bulk_create(
             [
                 RuleFailure(
@@ -100,6 +101,8 @@ def big(require_postgres, provider, collection):
                     field="COMDATE",
                     value=f"2022-{i % 12 + 1:02d}-01",
                     message="Dates",
+                    fnames=names[i][0],
+                    surname=names[i][1],
                 )  # fmt: skip
                 for i in failing
             ]
@@ -116,6 +119,8 @@ def big(require_postgres, provider, collection):
                     field="GENDER",
                     value="F (was M)",
                     message="Changed",
+                    fnames=names[i][0],
+                    surname=names[i][1],
                 )  # fmt: skip
                 for i in failing[:FINDINGS]
             ],
@@ -194,6 +199,9 @@ SCREENS = [
     ("submission_failures", "?rule=SR.DATE.01&sort=-line"),
     ("submission_failures", "?at=000000000400"),
     ("submission_failures", "?rule=SR.DATE.01&q=Smith"),
+    ("submission_failures", "?rule=SR.DATE.01&sort=-surname"),
+    ("submission_failures", "?rule=SR.DATE.01&sort=-surname&page=25"),
+    ("submission_failures", "?sort=surname&page=last"),
     ("submission_detail", ""),
     ("hin_target_list", ""),
     ("hin_target_list", "?page=last"),
@@ -215,11 +223,15 @@ def test_list_pages_read_the_big_tables_by_index(client, liaison, big):
     client.force_login(liaison)
     urls = [reverse(name, args=[big.pk]) + query for name, query in SCREENS]
     urls += [url.format(pk=big.pk) for url in API]
-    for name in ("submission_failures", "hin_target_list"):
-        page = client.get(reverse(name, args=[big.pk]) + "?page=20").context["page"]
+    for name, query in (
+        ("submission_failures", ""),
+        ("hin_target_list", ""),
+        ("submission_failures", "rule=SR.DATE.01&sort=-surname&"),
+    ):
+        page = client.get(reverse(name, args=[big.pk]) + f"?{query}page=20").context["page"]
         urls += [
-            reverse(name, args=[big.pk]) + "?" + page.next_query,
-            reverse(name, args=[big.pk]) + "?" + page.previous_query,
+            reverse(name, args=[big.pk]) + f"?{query}" + page.next_query,
+            reverse(name, args=[big.pk]) + f"?{query}" + page.previous_query,
         ]
     bad = {}
     for url in urls:
