@@ -56,8 +56,9 @@ def hin_report(request, pk):
         if request.POST.get("matching"):
             return _confirm_matching(request, submission)
         return _confirm(request, submission)
-    warning_counts = collection_selectors.warning_counts(submission=submission)
-    counts = selectors.hin_report_counts(submission=submission, warning_counts=warning_counts)
+    summaries = collection_selectors.rule_summaries(submission=submission)  # read once for both counts
+    warning_counts = collection_selectors.warning_counts(submission=submission, summaries=summaries)
+    counts = selectors.hin_report_counts(submission=submission, warning_counts=warning_counts, summaries=summaries)
     # Open on the first report with something to do.
     filters = _report_filters(request, default_report=next((c.report.letter for c in counts if c.failures), "A"))
     current = next(c for c in counts if c.report.letter == filters["report"])
