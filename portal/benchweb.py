@@ -37,6 +37,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Provider, Role, User
 from audit.models import AuditEvent
 from collections_app.models import Collection, RuleResult, Submission, SubmissionStatus
+from hin import selectors as hin_selectors
 
 CURRENT, PREVIOUS = "C99051", "C98051"
 BENCH_ACTION = "bench.event"
@@ -303,10 +304,10 @@ def run(stdout, **opts) -> None:
     pages = [p for p in _pages(submission, previous) if opts["only"].lower() in p.name.lower()]
     cookies = {role: _session_cookie(user) for role, user in users.items()}
     tokens = {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
-    target_total = previous.instance_count
+    target_total = hin_selectors.hin_target_count(submission=previous)
     stdout.write(
         f"database: {connection.vendor}; submission {submission.pk}: {submission.instance_count:,} instances, "
-        f"previous year {previous.pk}: {target_total:,}; audit events: {AuditEvent.objects.count():,}; "
+        f"previous year {previous.pk}: {previous.instance_count:,} ({target_total:,} on its Target List); audit events: {AuditEvent.objects.count():,}; "
         f"providers: {Provider.objects.count():,}; cores: {os.cpu_count()}; load average before: "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
