@@ -307,7 +307,8 @@ def run(stdout, **opts) -> None:
     target_total = hin_selectors.hin_target_count(submission=previous)
     stdout.write(
         f"database: {connection.vendor}; submission {submission.pk}: {submission.instance_count:,} instances, "
-        f"previous year {previous.pk}: {previous.instance_count:,} ({target_total:,} on its Target List); audit events: {AuditEvent.objects.count():,}; "
+        f"previous year {previous.pk}: {previous.instance_count:,} ({target_total:,} on its Target List); "
+        f"audit events: {AuditEvent.objects.count():,}; "
         f"providers: {Provider.objects.count():,}; cores: {os.cpu_count()}; load average before: "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
