@@ -142,6 +142,15 @@ RECORD_FIELDS = {
     "DATELEFT": "dateleft",
     "NOTACT": "notact",
 }
+# The columns a HinRecord is made of (`_record`): a finding reads only these of its two records.
+RECORD_COLUMNS = (
+    "id",
+    "husid",
+    "numhus",
+    "line",
+    "student_id",
+    *(path.replace(".", "__") for path in RECORD_FIELDS.values()),
+)
 BPQ = ("BIRTHDTE", "POSTCODE", "QUALAIM")
 COMPARED = {
     "HIN1": ("QUALAIM",),
@@ -359,6 +368,7 @@ def hin_findings_resolve(*, submission: Submission, failures: Iterable[RuleFailu
     ids = {f.instance_id for f in failures} | {f.other_instance_id for f in failures}
     instances = (
         Instance.objects.select_related("student")
+        .only(*RECORD_COLUMNS)
         .annotate(closed_off=Case(When(CLOSED_OFF, then=Value(True)), default=Value(False)))
         .in_bulk([i for i in ids if i])
     )
