@@ -3,6 +3,7 @@
 from html import escape
 
 from django import template
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString
 
 from hin import selectors
@@ -56,3 +57,66 @@ def hin_side_by_side_rows(finding) -> SafeString:
             f'<td class="mono">{escape(now)}</td><td class="mono">{escape(then)}{note}</td></tr>'
         )
     return SafeString("".join(rows))  # every value escaped above
+
+
+@register.simple_tag(takes_context=True)
+def hin_finding(context, finding) -> SafeString:
+    """One finding's `<tbody>`: check, HIN, the fix with both records side by side in a `<details>`,
+    lines and status, and a checkbox when it can be confirmed here. Built here rather than in the
+    template, for the reason hin_side_by_side_rows gives; the context gives `to_confirm`,
+    `submission`, `collection` and `previous` as the page has them."""
+    f, failure, confirmation = finding, finding.failure, finding.confirmation
+    pk, husid = int(failure.pk), escape(failure.husid)
+    severity = escape(failure.severity)
+    pick = ""
+    if context.get("to_confirm"):
+        box = ""
+        if f.confirmable and not confirmation:
+            box = (
+                f'<input type="checkbox" name="failure" value="{pk}" id="pick-{pk}" '
+                f'aria-label="Select finding {pk} (HUSID {husid}) to confirm">'
+            )
+        pick = f"<td>{box}</td>"
+    category = f" · cat. {int(f.category)}" if f.category else ""
+    confirmed = ""
+    if confirmation:
+        when = formats.date_format(timezone.localtime(confirmation.confirmed_at), "DATETIME_FORMAT")
+        elsewhere = (
+            f" (on submission {int(confirmation.submission_id)})"
+            if confirmation.submission_id != context["submission"].pk
+            else ""
+        )
+        confirmed = (
+            f'<p class="confirmation small">Confirmed as a data quality improvement by '
+            f"{escape(confirmation.confirmed_by.display_name)} on {escape(when)}{elsewhere}: "
+            f"“{escape(confirmation.reason)}”</p>"
+        )
+    previous = context.get("previous")
+    last_year = f" ({escape(previous.collection.reference)})" if previous else ""
+    lines = f"{f.current.line:,}" if f.current else "—"
+    if f.previous:
+        lines += f'<br><span class="muted">was {f.previous.line:,}</span>'
+    if confirmation:
+        status = '<span class="badge ok">Confirmed</span>'
+    elif f.confirmable:
+        status = '<span class="small muted">Not confirmed</span>'
+    else:
+        status = '<span class="small muted">To fix</span>'
+    return SafeString(  # every value escaped (or a number) above
+        f'<tbody class="finding {severity}{" confirmed" if confirmation else ""}" id="finding-{pk}">\n'
+        f"        <tr>\n          {pick}\n"
+        f'          <td><span class="badge {severity}">{escape(f.check)}{category}</span></td>\n'
+        f'          <td class="mono small">{husid} · {escape(failure.numhus)}</td>\n'
+        f"          <td>\n            <details>\n"
+        f'              <summary><span class="fix">{escape(failure.message)}</span></summary>\n'
+        f"              {confirmed}\n"
+        f'              <table class="side-by-side">\n'
+        f'                <thead><tr><th scope="col">Field</th><th scope="col">This year '
+        f'({escape(context["collection"].reference)})</th><th scope="col">Last year{last_year}</th></tr></thead>\n'
+        f"                <tbody>\n                  {hin_side_by_side_rows(f)}\n"
+        f'                  <tr><th scope="row">Status</th><td>{f.current.status if f.current else "no record"}</td>'
+        f"<td>{f.previous.status if f.previous else 'no record'}</td></tr>\n"
+        f"                </tbody>\n              </table>\n            </details>\n          </td>\n"
+        f'          <td class="num small">{lines}</td>\n'
+        f"          <td>{status}</td>\n        </tr>\n      </tbody>"
+    )

@@ -315,3 +315,15 @@ def test_each_failure_carries_its_students_names_for_the_surname_order(client, p
     page = client.get(reverse("submission_failures", args=[submission.pk]), {"sort": "-surname"})
     surnames = [f.surname for f in page.context["failures"]]
     assert surnames == sorted(surnames, reverse=True) and "Davies" in surnames
+
+
+def test_a_confirmation_reason_with_markup_is_shown_as_text(client, provider_user, submission):
+    """The finding rows are built by a tag (hin_finding); the reason a provider typed is escaped."""
+    failure = RuleFailure.objects.get(submission=submission, code="HIN5b")
+    reason = '<script>alert("x")</script> & =cmd'
+    warning_confirm(submission=submission, failure_ids=[failure.pk], reason=reason, user=provider_user)
+    client.force_login(provider_user)
+    page = client.get(reverse("hin_report", args=[submission.pk]), {"report": "A"}).content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; =cmd" in page
+    assert f'id="finding-{failure.pk}"' in page and '<span class="badge ok">Confirmed</span>' in page
