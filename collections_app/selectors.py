@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -192,6 +193,7 @@ def failures_total(
 # every request. Records archived by retention (and restored by a re-load, which runs again) are
 # another state.
 SETTLED_TTL = 24 * 3600
+_UNSAFE_IN_KEY = re.compile(r"[^A-Za-z0-9:._-]")
 
 
 def settled(submission: Submission, name: str, compute):
@@ -200,7 +202,9 @@ def settled(submission: Submission, name: str, compute):
         return compute()
     archived = submission.records_archived_at.timestamp() if submission.records_archived_at else ""
     key = f"settled:{name}:{submission.pk}:{submission.finished_at.timestamp()}:{archived}"
-    if len(key) > 200:  # a long search: memcached and friends refuse keys over 250 bytes
+    if len(key) > 200 or _UNSAFE_IN_KEY.search(key):
+        # A search as typed: memcached refuses keys over 250 bytes or with spaces or control
+        # characters (Django warns of them on every backend).
         key = f"settled:{hashlib.sha256(key.encode()).hexdigest()}"
     return cache.get_or_set(key, compute, SETTLED_TTL)
 

@@ -52,3 +52,13 @@ def test_a_long_search_still_makes_a_short_key(provider, collection):
     long = "search:" + "x" * 500
     assert settled(submission, long, compute) == settled(submission, long, compute) == 1
     assert settled(submission, long + "y", compute) == 2
+
+
+def test_a_search_with_spaces_or_symbols_makes_a_key_every_cache_takes(provider, collection, recwarn):
+    """Django warns of (and memcached refuses) keys with spaces or control characters."""
+    submission = make_submission(provider, collection, finished_at=timezone.now())
+    compute, calls = counter()
+    for search in ("John Smith", "tab\there", "O'Brien & co", "Zoë"):
+        assert settled(submission, f"search:{search}", compute) == settled(submission, f"search:{search}", compute)
+    assert len(calls) == 4
+    assert not [w for w in recwarn if "CacheKeyWarning" in type(w.message).__name__]
