@@ -15,7 +15,8 @@ A kind gives:
   provider's previous upload, or None where the kind has no stable record key;
 - `names(submission, keys)`: the people a kind's failures are about, {(HUSID, NUMHUS): (FNAMES,
   SURNAME)}, where its records carry no names of their own (the failures' `student` row is the
-  Student record's); None where they do;
+  Student record's); None where they do; and `name_search(submission, text)`, the HUSIDs (a
+  subquery) of the people whose names contain `text`, so a search of the failures finds them;
 - its rules, registered with the rules registry under its kind (collections_app.rules.rule).
 
 Other apps may add stages that run after the rules for one kind (`add_stage`): hin adds the
@@ -77,6 +78,7 @@ class RecordKind:
     check_header: Callable[..., list[LocatedError]] = _no_header_check
     changes_since: Callable[[int, int], tuple[int, int, int]] | None = None
     names: Callable[..., dict[tuple[str, str], tuple[str, str]]] | None = None
+    name_search: Callable[..., object] | None = None
 
 
 class UnknownKind(LookupError):

@@ -131,6 +131,10 @@ def failures_for(
             # Many failures: the submission's matching students once, as a subquery, not an OR across
             # the join; on PostgreSQL the trigram indexes (student_record migration 0003) can find them.
             named = Q(student_id__in=students.filter(name, submission=submission).values("id"))
+        kind = submission.collection.kind
+        if kinds.is_registered(kind) and kinds.get(kind).name_search:
+            # A kind whose records carry no names (contact details) finds its people's HUSIDs itself.
+            named |= Q(husid__in=kinds.get(kind).name_search(submission, search))
         queryset = queryset.filter(Q(husid__startswith=search) | Q(numhus=search) | named | Q(value__icontains=search))
     descending = bool(sort) and sort.startswith("-")
     fields = FAILURE_SORTS.get((sort or "line").lstrip("-"), FAILURE_SORTS["line"])

@@ -10,7 +10,7 @@ from collections_app.pipeline.locate import LocatedError
 from collections_app.pipeline.parsing import ParseOutcome
 
 from .parse import DETAIL_COLUMNS, GRADUATE_COLUMNS, ROOT_TAG, parse_contact_details
-from .selectors import graduate_names
+from .selectors import graduate_names, graduates_named
 
 GRADUATE_TABLE, DETAIL_TABLE = "go_graduate", "go_detail"
 
@@ -69,5 +69,6 @@ CONTACT_DETAILS = kinds.register(
         check_header=check_header,
         changes_since=changes_since,
         names=graduate_names,
+        name_search=graduates_named,
     )
 )

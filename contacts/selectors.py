@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from django.db.models import Case, Count, Exists, OuterRef, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 
 from collections_app.models import Collection, Submission
 from collections_app.selectors import current_submission
@@ -193,6 +193,17 @@ def graduate_names(submission: Submission, keys: set[tuple[str, str]]) -> dict[t
         for husid, numhus, fnames, surname in entries.values_list("husid", "numhus", "fnames", "surname")
         if (husid, numhus) in keys
     }
+
+
+def graduates_named(submission: Submission, text: str) -> QuerySet:
+    """The HUSIDs of the cohort's graduates whose first names or surname contain `text` (a subquery
+    for a search of the failures, whose rows carry no names)."""
+    build = population_build(provider=submission.provider_id, collection=submission.collection_id)
+    if build is None:
+        return PopulationEntry.objects.none().values("husid")
+    return PopulationEntry.objects.filter(Q(surname__icontains=text) | Q(fnames__icontains=text), build=build).values(
+        "husid"
+    )
 
 
 def population_not_in(*, build: PopulationBuild, submission: Submission | None) -> QuerySet[PopulationEntry]:

@@ -79,3 +79,12 @@ def test_the_csv_names_them_with_formulas_neutralised(client, provider_user, fai
     assert rows[(NAMED, "1")] == ("Jo", "Bloggs")
     assert rows[(MARKUP, "2")] == (HOSTILE, "'=SUM(1)")
     assert rows[(STRANGER, "1")] == ("", "")
+
+
+def test_a_search_of_the_failures_finds_a_graduate_by_name(client, provider_user, failing):
+    """The names live in the population, so the search asks the kind (name_search) for the HUSIDs."""
+    client.force_login(provider_user)
+    url = reverse("submission_failures", args=[failing.pk])
+    found = client.get(url, {"q": "blogg"}).context["failures"]
+    assert [(f.husid, f.surname) for f in found] == [(NAMED, "Bloggs")]
+    assert list(client.get(url, {"q": "Nobody"}).context["failures"]) == []
