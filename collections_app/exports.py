@@ -16,7 +16,9 @@ from .selectors import nulls_as_postgresql
 
 FAILURE_HEADER = ["rule", "severity", "line", "HUSID", "NUMHUS", "FNAMES", "SURNAME", "field", "value", "message"]
 SCHEMA_ERROR_HEADER = ["line", "record", "path", "message"]
-CHUNK = 2000
+# Rows fetched from the server-side cursor at a time: converting them holds the GIL (see
+# core.csv.CHUNK_ROWS on why a download keeps that short).
+CHUNK = 500
 
 
 def submission_filename(submission: Submission, what: str) -> str:
