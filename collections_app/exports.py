@@ -46,8 +46,8 @@ def failure_rows(queryset: QuerySet[RuleFailure], *, submission: Submission | No
         )
         .iterator(chunk_size=CHUNK)
     )
-    kind = submission.collection.kind if submission is not None else None
-    names = kinds.get(kind).names if kind and kinds.is_registered(kind) else None
+    kind = kinds.find(submission.collection.kind) if submission is not None else None
+    names = kind.names if kind else None
     if names is None:
         return rows
     return _named(rows, lambda keys: names(submission, keys))

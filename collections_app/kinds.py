@@ -117,6 +117,11 @@ def get(kind: str) -> RecordKind:
         raise UnknownKind(kind) from None
 
 
+def find(kind: str) -> RecordKind | None:
+    """The kind, or None where it is not registered (for its optional hooks)."""
+    return _KINDS.get(kind)
+
+
 def registered() -> list[RecordKind]:
     return list(_KINDS.values())
 

@@ -131,10 +131,10 @@ def failures_for(
             # Many failures: the submission's matching students once, as a subquery, not an OR across
             # the join; on PostgreSQL the trigram indexes (student_record migration 0003) can find them.
             named = Q(student_id__in=students.filter(name, submission=submission).values("id"))
-        kind = submission.collection.kind
-        if kinds.is_registered(kind) and kinds.get(kind).name_search:
+        kind = kinds.find(submission.collection.kind)
+        if kind and kind.name_search:
             # A kind whose records carry no names (contact details) finds its people's HUSIDs itself.
-            named |= Q(husid__in=kinds.get(kind).name_search(submission, search))
+            named |= Q(husid__in=kind.name_search(submission, search))
         queryset = queryset.filter(Q(husid__startswith=search) | Q(numhus=search) | named | Q(value__icontains=search))
     descending = bool(sort) and sort.startswith("-")
     fields = FAILURE_SORTS.get((sort or "line").lstrip("-"), FAILURE_SORTS["line"])
@@ -149,10 +149,10 @@ def failures_named(*, submission: Submission, failures: list[RuleFailure]) -> li
     the whole file)."""
     failures = list(failures)
     unnamed = [f for f in failures if f.surname is None and f.student_id is None and f.husid]
-    kind = submission.collection.kind
+    kind = kinds.find(submission.collection.kind)
     names = {}
-    if unnamed and kinds.is_registered(kind) and kinds.get(kind).names:
-        names = kinds.get(kind).names(submission, {(f.husid, f.numhus) for f in unnamed})
+    if unnamed and kind and kind.names:
+        names = kind.names(submission, {(f.husid, f.numhus) for f in unnamed})
     for failure in unnamed:
         failure.fnames, failure.surname = names.get((failure.husid, failure.numhus), (None, None))
     return failures

@@ -85,7 +85,7 @@ def submission_detail(request, pk):
             "failing_errors": [s for s in failing if s.severity == Severity.ERROR],
             "failing_warnings": [s for s in failing if s.severity != Severity.ERROR],
             "passed_rules": [s for s in summaries if not s.failure_count],
-            "record_noun": kinds.get(kind).record_noun if kinds.is_registered(kind) else "records",
+            "record_noun": getattr(kinds.find(kind), "record_noun", "records"),
             "merged_details": contact_selectors.merged_details(submission=submission)
             if kind == CollectionKind.CONTACT_DETAILS and submission.is_complete
             else 0,

@@ -238,7 +238,6 @@ def warnings_over_tolerance(
     by_code = defaultdict(list)
     for override in overrides_for(submission=submission) if overrides is None else overrides:  # newest first
         by_code[override.code].append(override)
-    overrides = by_code
     stored = tolerances_for(collection_id=submission.collection_id)
     rows = []
     if counts is None:
@@ -253,7 +252,7 @@ def warnings_over_tolerance(
         covering = next(
             (
                 o
-                for o in overrides[code]
+                for o in by_code[code]
                 if o.status == OverrideStatus.APPROVED and share_within(count.outstanding, records, o.percent)
             ),
             None,
@@ -270,7 +269,7 @@ def warnings_over_tolerance(
             tolerance_source=tolerance.source,
             within_tolerance=tolerance.allows(count.outstanding, records),
             covered=covering is not None,
-            override=covering or (overrides[code][0] if overrides[code] else None),
+            override=covering or (by_code[code][0] if by_code[code] else None),
         )
         if row.blocks_approval or not only_blocking:
             rows.append(row)
