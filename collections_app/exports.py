@@ -1,18 +1,24 @@
-"""The failures and schema-errors CSVs of a submission, streamed through core.csv.csv_response."""
+"""The failures and schema-errors CSVs of a submission, streamed through core.csv.csv_response,
+and `settled_csv`: a CSV of a finished run's rows, written to a file once and then served from it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 
-from core.csv import csv_response
+from core.csv import csv_kept_response, csv_response
 
 from . import kinds
 from .models import RuleFailure, SchemaError, Submission
-from .selectors import nulls_as_postgresql
+from .selectors import nulls_as_postgresql, settled_run
 
 FAILURE_HEADER = ["rule", "severity", "line", "HUSID", "NUMHUS", "FNAMES", "SURNAME", "field", "value", "message"]
 SCHEMA_ERROR_HEADER = ["line", "record", "path", "message"]
@@ -73,3 +79,57 @@ def schema_error_rows(queryset: QuerySet[SchemaError]) -> Iterator[tuple]:
 
 def schema_errors_csv(queryset: QuerySet[SchemaError], filename: str) -> StreamingHttpResponse:
     return csv_response(filename, SCHEMA_ERROR_HEADER, schema_error_rows(queryset))
+
+
+# Kept CSVs -------------------------------------------------------------------------------------
+# A finished run's rows never change until a re-run (which finishes at another time) or retention
+# (which marks the records archived), so a list such as the HIN Target List is the same bytes at
+# every download. Each web host keeps such files under EXPORT_CACHE_DIR/submission-<id>/, named by
+# the run; they hold personal data, so they go with the run's rows: at retention, when a download
+# finds the rows archived, and at the latest EXPORT_CACHE_HOURS after they were written (a host
+# that never sees the other two still removes them, when it next writes one).
+
+
+def settled_csv(
+    *, submission: Submission, name: str, filename: str, header: list[str], rows: Callable[[], Iterable[Iterable]]
+) -> StreamingHttpResponse | FileResponse:
+    """The CSV of `rows()`, from the kept file of the submission's run (written at the first
+    download) when the run is complete and its rows are stored, else streamed as it is read."""
+    run = settled_run(submission) if submission.is_complete else None
+    if run is None or submission.records_archived_at is not None:
+        settled_csvs_discard(submission_id=submission.pk)
+        return csv_response(filename, header, rows())
+    run = run.replace(":", "-")
+    folder = _folder(submission.pk)
+    path = folder / f"{run}-{name}.csv"
+    if not _fresh(path):
+        _sweep(folder=folder, run=run)
+    return csv_kept_response(path, filename, header, rows)
+
+
+def settled_csvs_discard(*, submission_id: int) -> None:
+    """Remove this host's kept CSVs of a submission (its rows were archived, or it runs again)."""
+    shutil.rmtree(_folder(submission_id), ignore_errors=True)
+
+
+def _folder(submission_id: int) -> Path:
+    return Path(settings.EXPORT_CACHE_DIR) / f"submission-{submission_id}"
+
+
+def _fresh(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < settings.EXPORT_CACHE_HOURS * 3600
+    except FileNotFoundError:
+        return False
+
+
+def _sweep(*, folder: Path, run: str) -> None:
+    """Before a file is written: remove the other runs' files in its folder, and every kept file
+    past its age, left-over parts of cut-off downloads included (a part of this age is no
+    download still running)."""
+    oldest = time.time() - settings.EXPORT_CACHE_HOURS * 3600
+    for kept in Path(settings.EXPORT_CACHE_DIR).glob("submission-*/*"):
+        other_run = kept.parent == folder and not kept.name.startswith((run, "."))
+        with contextlib.suppress(FileNotFoundError):  # another request's sweep got there first
+            if other_run or kept.stat().st_mtime < oldest:
+                kept.unlink()

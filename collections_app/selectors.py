@@ -200,12 +200,21 @@ SETTLED_TTL = 24 * 3600
 _UNSAFE_IN_KEY = re.compile(r"[^A-Za-z0-9:._-]")
 
 
+def settled_run(submission: Submission) -> str | None:
+    """A name for the submission's finished run and the state of its rows, or None while a run is
+    in flight: whatever is read from its rows under this name stays true."""
+    if submission.is_in_flight or submission.finished_at is None:
+        return None
+    archived = submission.records_archived_at.timestamp() if submission.records_archived_at else ""
+    return f"{submission.finished_at.timestamp()}:{archived}"
+
+
 def settled(submission: Submission, name: str, compute):
     """`compute()`, kept in the cache for the submission's completed run under `name`."""
-    if submission.is_in_flight or submission.finished_at is None:
+    run = settled_run(submission)
+    if run is None:
         return compute()
-    archived = submission.records_archived_at.timestamp() if submission.records_archived_at else ""
-    key = f"settled:{name}:{submission.pk}:{submission.finished_at.timestamp()}:{archived}"
+    key = f"settled:{name}:{submission.pk}:{run}"
     if len(key) > 200 or _UNSAFE_IN_KEY.search(key):
         # A search as typed: memcached refuses keys over 250 bytes or with spaces or control
         # characters (Django warns of them on every backend).

@@ -187,6 +187,4 @@ class HinTargetListCSVView(SubmissionCSVView):
     )
     def get(self, request, pk):
         submission = self.get_submission(pk)
-        return exports.hin_target_list_csv(
-            selectors.hin_target_list(submission=submission), self.filename(submission, "hin-target-list")
-        )
+        return exports.hin_target_list_csv(submission=submission, filename=self.filename(submission, "hin-target-list"))

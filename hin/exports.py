@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 
+from collections_app.exports import settled_csv
 from collections_app.models import RuleFailure, Submission
 from core.csv import csv_response
 from student_record.models import Instance
 
-from .selectors import RECORD_FIELDS, HinFinding, HinRecord, hin_findings_resolve
+from .selectors import RECORD_FIELDS, HinFinding, HinRecord, hin_findings_resolve, hin_target_list
 
 # Rows fetched from the server-side cursor at a time: converting them holds the GIL (see
 # core.csv.CHUNK_ROWS on why a download keeps that short).
@@ -83,5 +84,12 @@ def hin_target_list_rows(queryset: QuerySet[Instance]) -> Iterator[tuple]:
     ).iterator(chunk_size=CHUNK)  # fmt: skip
 
 
-def hin_target_list_csv(queryset: QuerySet[Instance], filename: str) -> StreamingHttpResponse:
-    return csv_response(filename, TARGET_LIST_HEADER, hin_target_list_rows(queryset))
+def hin_target_list_csv(*, submission: Submission, filename: str) -> StreamingHttpResponse | FileResponse:
+    """The whole Target List: the same for every download of a finished run, so kept as a file."""
+    return settled_csv(
+        submission=submission,
+        name="hin-target-list",
+        filename=filename,
+        header=TARGET_LIST_HEADER,
+        rows=lambda: hin_target_list_rows(hin_target_list(submission=submission)),
+    )

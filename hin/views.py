@@ -206,5 +206,5 @@ def hin_target_list(request, pk):
 def hin_target_list_csv(request, pk):
     submission = collection_selectors.submission_get_or_404(user=request.user, pk=pk)
     return exports.hin_target_list_csv(
-        selectors.hin_target_list(submission=submission), submission_filename(submission, "hin-target-list")
+        submission=submission, filename=submission_filename(submission, "hin-target-list")
     )

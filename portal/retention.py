@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from collections_app import kinds
+from collections_app.exports import settled_csvs_discard
 from collections_app.models import RuleFailure, Submission, SubmissionStatus
 from core.audit import audit_record
 from hin.models import HinLink
@@ -105,6 +106,9 @@ def retention_run(*, dry_run: bool = False, now: datetime | None = None, days: i
             done.append(Removal(submission, submission_row_counts(submission.pk)))
             continue
         rows = submission_rows_remove(submission_id=submission.pk)
+        # Kept CSVs of its rows on this host go too (other web hosts drop theirs at the next
+        # download, which sees the records archived, or when they age out).
+        settled_csvs_discard(submission_id=submission.pk)
         # Marked only once its rows are gone: a re-load cannot start while they are being removed,
         # and a run that stops half-way is finished by the next one.
         marked = Submission.objects.filter(

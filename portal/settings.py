@@ -287,6 +287,11 @@ HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=2.0)
 RETENTION_SUPERSEDED_DAYS = env.int("RETENTION_SUPERSEDED_DAYS", default=30)
 # Rows deleted per short transaction, so uploads writing the same tables are never held up.
 RETENTION_BATCH = env.int("RETENTION_BATCH", default=5000)
+# Big CSVs of a finished run (the HIN Target List) are written once per web host to this private
+# folder and then served as files (collections_app.exports.settled_csv). They hold personal data:
+# removed with the run's rows at retention, and at the latest this many hours after writing.
+EXPORT_CACHE_DIR = Path(env.str("EXPORT_CACHE_DIR", default=str(BASE_DIR / "var" / "exports")))
+EXPORT_CACHE_HOURS = env.float("EXPORT_CACHE_HOURS", default=24.0)
 
 CELERY_BEAT_SCHEDULE = {
     # Nightly retention: removes superseded submissions' rows past RETENTION_SUPERSEDED_DAYS.

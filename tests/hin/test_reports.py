@@ -5,7 +5,11 @@ import io
 import re
 
 import pytest
+from django.db import connection
+from django.http import FileResponse
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from collections_app.models import RuleFailure, SubmissionStatus, WarningConfirmation
 from collections_app.selectors import warning_counts
@@ -220,6 +224,25 @@ def test_target_list_page_and_csv(client, provider_user, submission):
     assert MISSING in page and RETURNER not in page  # the Cert was closed off
     rows = _csv(client.get(reverse("hin_target_list_csv", args=[previous.pk])))
     assert {r["HUSID"] for r in rows} == {GENDER_CHANGED, RENUMBERED, MISSING}
+
+
+def test_the_target_list_csv_is_kept_after_its_first_download(client, provider_user, other_user, submission):
+    """A finished run's Target List never changes: the second download (page or API) is the file
+    the first one wrote, byte for byte, with no query of the records (issue 11)."""
+    previous = submission.collection.previous.submissions.get(status=SubmissionStatus.APPROVED)
+    client.force_login(provider_user)
+    url = reverse("hin_target_list_csv", args=[previous.pk])
+    first = b"".join(client.get(url).streaming_content)
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(url)
+        api = APIClient()
+        api.force_authenticate(provider_user)
+        from_api = api.get(f"/api/v1/submissions/{previous.pk}/hin-target-list.csv")
+    assert isinstance(second, FileResponse) and isinstance(from_api, FileResponse)
+    assert b"".join(second.streaming_content) == b"".join(from_api.streaming_content) == first
+    assert not [q for q in queries.captured_queries if "sr_instance" in q["sql"]]
+    client.force_login(other_user)  # the file is there, but not for another provider
+    assert client.get(url).status_code == 404
 
 
 def test_without_previous_year_data_the_page_says_so(client, provider, provider_user, years):

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -144,6 +145,19 @@ def test_retention_removes_exactly_the_superseded_rows_past_the_age(uploads):
     event = AuditEvent.objects.get(action="submission.records_archived")
     assert event.submission_id == old.pk
     assert retention_run() == []  # nothing left to do
+
+
+def test_retention_removes_the_kept_csvs_of_the_rows_it_removes(uploads, provider_user, client, settings):
+    client.force_login(provider_user)
+    for name in ("old", "recent"):
+        b"".join(client.get(reverse("hin_target_list_csv", args=[uploads[name].pk])).streaming_content)
+    folders = {name: settings.EXPORT_CACHE_DIR / f"submission-{uploads[name].pk}" for name in ("old", "recent")}
+    assert all(any(folder.glob("*.csv")) for folder in folders.values())
+
+    retention_run()
+
+    assert not folders["old"].exists()  # its rows went: so does the list read from them
+    assert any(folders["recent"].glob("*.csv"))
 
 
 def test_reload_brings_back_identical_failures(uploads, provider_user, client, django_capture_on_commit_callbacks):
