@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DEBUG=0 \
-    MEDIA_ROOT=/data/media
+    MEDIA_ROOT=/data/media \
+    EXPORT_CACHE_DIR=/data/exports
 
 WORKDIR /app
 
@@ -23,8 +24,8 @@ COPY . .
 # Installed in place: settings find templates/ and manage.py relative to /app.
 RUN pip install --no-deps -e . \
     && useradd --create-home --uid 1000 --user-group portal \
-    && mkdir -p /app/staticfiles /data/media \
-    && chown -R portal:portal /app/staticfiles /data/media
+    && mkdir -p /app/staticfiles /data/media /data/exports \
+    && chown -R portal:portal /app/staticfiles /data/media /data/exports
 
 USER portal
 EXPOSE 8000

@@ -285,7 +285,7 @@ class SubmissionCSVView(APIView):
 
     @staticmethod
     def filename(submission: Submission, what: str) -> str:
-        return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
+        return exports.submission_filename(submission, what)
 
 
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="A UTF-8 CSV file (with a BOM), streamed.")
@@ -304,8 +304,9 @@ class SubmissionFailuresCSVView(SubmissionCSVView):
     )
     def get(self, request, pk):
         submission = self.get_submission(pk)
-        queryset = selectors.failures_for(submission=submission, **_failure_filters(request))
-        return exports.failures_csv(queryset, self.filename(submission, "failures"), submission=submission)
+        return exports.failures_csv(
+            submission=submission, filters=_failure_filters(request), filename=self.filename(submission, "failures")
+        )
 
 
 class SubmissionSchemaErrorsCSVView(SubmissionCSVView):

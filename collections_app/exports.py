@@ -4,6 +4,7 @@ and `settled_csv`: a CSV of a finished run's rows, written to a file once and th
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +19,7 @@ from core.csv import csv_kept_response, csv_response
 
 from . import kinds
 from .models import RuleFailure, SchemaError, Submission
-from .selectors import nulls_as_postgresql, settled_run
+from .selectors import failures_for, nulls_as_postgresql, settled_run
 
 FAILURE_HEADER = ["rule", "severity", "line", "HUSID", "NUMHUS", "FNAMES", "SURNAME", "field", "value", "message"]
 SCHEMA_ERROR_HEADER = ["line", "record", "path", "message"]
@@ -69,8 +70,22 @@ def _named(rows: Iterator[tuple], names) -> Iterator[tuple]:
             yield (*row[:5], *name, *row[7:]) if name else row
 
 
-def failures_csv(queryset: QuerySet[RuleFailure], filename: str, *, submission: Submission) -> StreamingHttpResponse:
-    return csv_response(filename, FAILURE_HEADER, failure_rows(queryset, submission=submission))
+def failures_csv(*, submission: Submission, filters: dict, filename: str) -> StreamingHttpResponse | FileResponse:
+    """The failures chosen by `filters` (selectors.failures_for's). Kept as a file per rule, severity
+    and order for a finished run; a search as typed, or a record kind that names failures from other
+    data (contact details: from the population, which can change), is read afresh each time."""
+    queryset = failures_for(submission=submission, **filters)
+    kind = kinds.find(submission.collection.kind)
+    if filters.get("search") or (kind is not None and kind.names is not None):
+        return csv_response(filename, FAILURE_HEADER, failure_rows(queryset, submission=submission))
+    chosen = hashlib.sha256(repr(sorted(filters.items())).encode()).hexdigest()[:16]
+    return settled_csv(
+        submission=submission,
+        name=f"failures-{chosen}",
+        filename=filename,
+        header=FAILURE_HEADER,
+        rows=lambda: failure_rows(queryset, submission=submission),
+    )
 
 
 def schema_error_rows(queryset: QuerySet[SchemaError]) -> Iterator[tuple]:
@@ -119,7 +134,7 @@ def _folder(submission_id: int) -> Path:
 def _fresh(path: Path) -> bool:
     try:
         return time.time() - path.stat().st_mtime < settings.EXPORT_CACHE_HOURS * 3600
-    except FileNotFoundError:
+    except OSError:  # not there (or no folder to be in)
         return False
 
 
@@ -130,6 +145,6 @@ def _sweep(*, folder: Path, run: str) -> None:
     oldest = time.time() - settings.EXPORT_CACHE_HOURS * 3600
     for kept in Path(settings.EXPORT_CACHE_DIR).glob("submission-*/*"):
         other_run = kept.parent == folder and not kept.name.startswith((run, "."))
-        with contextlib.suppress(FileNotFoundError):  # another request's sweep got there first
+        with contextlib.suppress(OSError):  # another request's sweep got there first
             if other_run or kept.stat().st_mtime < oldest:
                 kept.unlink()

@@ -16,8 +16,8 @@ from core.errors import ActionRefused
 from core.pagination import KeysetPaginator
 
 from . import kinds, selectors, services, upload_notices
-from .exports import failures_csv, schema_errors_csv
-from .models import Severity, Submission
+from .exports import failures_csv, schema_errors_csv, submission_filename
+from .models import Severity
 from .rules import get_rule
 from .uploads import upload_stopped_message
 
@@ -222,19 +222,13 @@ def submission_failures(request, pk):
     )
 
 
-def _export_name(submission: Submission, what: str) -> str:
-    return f"{submission.collection.reference}-{submission.provider.ukprn}-submission-{submission.pk}-{what}.csv"
-
-
 @login_required
 @require_GET
 def submission_failures_csv(request, pk):
     submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     filters = _failure_filters(request)
     what = f"failures-{filters['code']}" if filters["code"] else "failures"
-    return failures_csv(
-        selectors.failures_for(submission=submission, **filters), _export_name(submission, what), submission=submission
-    )
+    return failures_csv(submission=submission, filters=filters, filename=submission_filename(submission, what))
 
 
 @login_required
@@ -242,5 +236,5 @@ def submission_failures_csv(request, pk):
 def submission_schema_errors_csv(request, pk):
     submission = selectors.submission_get_or_404(user=request.user, pk=pk)
     return schema_errors_csv(
-        selectors.schema_errors_for(submission=submission), _export_name(submission, "schema-errors")
+        selectors.schema_errors_for(submission=submission), submission_filename(submission, "schema-errors")
     )

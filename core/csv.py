@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import logging
 import os
 import re
 import tempfile
@@ -18,6 +19,8 @@ from itertools import islice
 from pathlib import Path
 
 from django.http import FileResponse, StreamingHttpResponse
+
+logger = logging.getLogger(__name__)
 
 # OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -105,23 +108,47 @@ def csv_kept_response(
     no Python per row, so a long download no longer takes CPU (and the GIL) from pages."""
     try:
         kept = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
-    except FileNotFoundError:
+    except OSError:  # not kept yet (or unreadable): write it now
         return _streamed(filename, _kept_while_sent(_csv_stream(header, rows()), path))
     return FileResponse(kept, as_attachment=True, filename=filename, content_type=CSV_CONTENT_TYPE)
 
 
 def _kept_while_sent(pieces: Iterator[str], path: Path) -> Iterator[str]:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # mode 0600
+    """`pieces` as they come, written to a part file that becomes `path` after the last one. When
+    the file cannot be written (no folder, a full disk) the download goes on, only not kept."""
+    part = out = None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            for piece in pieces:
-                out.write(piece)
-                yield piece
-        os.replace(part, path)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # mode 0600
+        out = os.fdopen(handle, "w", encoding="utf-8", newline="")
+    except OSError as error:
+        logger.warning("CSV not kept at %s: %s", path, error)
+    try:
+        for piece in pieces:
+            if out is not None:
+                try:
+                    out.write(piece)
+                except OSError as error:
+                    logger.warning("CSV not kept at %s: %s", path, error)
+                    out = _closed(out)
+            yield piece
+        if out is not None:
+            try:
+                out.close()  # its last write
+                os.replace(part, path)
+            except OSError as error:
+                logger.warning("CSV not kept at %s: %s", path, error)
     finally:  # also when the client goes away (the server closes the generator) or a query fails
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(part)
+        _closed(out)
+        if part is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part)
+
+
+def _closed(out) -> None:
+    if out is not None:
+        with contextlib.suppress(OSError):  # what it still held cannot be written either
+            out.close()
 
 
 def csv_write(path, header: list[str], rows: Iterable[Iterable]) -> int:

@@ -3,7 +3,9 @@
 import io
 
 import pytest
+from django.http import FileResponse
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from collections_app.models import Submission
 from student_record.sample_data import write_student_record
@@ -105,6 +107,28 @@ def test_failures_list_filters_sorts_and_exports(client, failed_submission, prov
     lines = csv.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("rule,severity,line,HUSID")
     assert len(lines) - 1 == failed_submission.failures.filter(code="SR.HIN.01").count()
+
+
+def test_a_failures_csv_is_kept_per_rule_and_order_but_a_search_is_not(client, provider_user, failed_submission):
+    """A finished run's failures never change: each rule/severity/order's CSV is the kept file from
+    its second download on (issue 11); another choice is another file, a search is never kept."""
+    client.force_login(provider_user)
+    url = reverse("submission_failures_csv", args=[failed_submission.pk])
+    codes = list(failed_submission.failures.values_list("code", flat=True).distinct())
+    assert len(codes) > 1
+    choices = [{}, {"rule": codes[0]}, {"rule": codes[1]}, {"rule": codes[0], "sort": "-husid"}]
+    first = [b"".join(client.get(url, choice)) for choice in choices]
+    again = [client.get(url, choice) for choice in choices]
+    assert all(isinstance(response, FileResponse) for response in again)
+    assert [b"".join(response) for response in again] == first
+    assert len(set(first)) == len(choices)
+    api = APIClient()
+    api.force_authenticate(provider_user)
+    from_api = api.get(f"/api/v1/submissions/{failed_submission.pk}/failures.csv", {"rule": codes[1]})
+    assert isinstance(from_api, FileResponse) and b"".join(from_api) == first[2]
+    for _ in range(2):
+        searched = client.get(url, {"q": failed_submission.failures.first().husid})
+        assert not isinstance(searched, FileResponse)
 
 
 def test_upload_refusal_is_shown_and_stores_nothing(client, provider_user, collection):

@@ -165,3 +165,27 @@ def test_discard_removes_a_submissions_files_only(settings, finished):
     settled_csvs_discard(submission_id=finished.pk)
     settled_csvs_discard(submission_id=finished.pk)  # nothing there: no error
     assert kept_files(settings, finished) == [] and len(kept_files(settings, other)) == 1
+
+
+def test_a_folder_that_cannot_be_made_only_stops_keeping(settings, finished, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings.EXPORT_CACHE_DIR = blocker / "exports"
+    rows = Rows()
+    for _ in range(2):
+        response, body = download(finished, rows)
+        assert body == streamed_bytes() and not isinstance(response, FileResponse)
+    assert rows.reads == 2 and "CSV not kept" in caplog.text
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux) to fill the disk")
+def test_a_full_disk_while_writing_only_stops_keeping(settings, finished, monkeypatch, caplog):
+    import core.csv
+
+    def full_disk(dir, prefix, suffix):
+        return os.open("/dev/full", os.O_WRONLY), os.path.join(dir, prefix + "x" + suffix)
+
+    monkeypatch.setattr(core.csv.tempfile, "mkstemp", full_disk)
+    response, body = download(finished, Rows())
+    assert body == streamed_bytes()  # the whole list still reaches the user
+    assert kept_files(settings, finished) == [] and "No space left" in caplog.text

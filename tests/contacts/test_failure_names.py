@@ -7,6 +7,7 @@ import csv
 import io
 
 import pytest
+from django.http import FileResponse
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -79,6 +80,14 @@ def test_the_csv_names_them_with_formulas_neutralised(client, provider_user, fai
     assert rows[(NAMED, "1")] == ("Jo", "Bloggs")
     assert rows[(MARKUP, "2")] == (HOSTILE, "'=SUM(1)")
     assert rows[(STRANGER, "1")] == ("", "")
+
+
+def test_the_csv_is_never_kept_as_a_file_as_its_names_come_from_the_population(client, provider_user, failing):
+    client.force_login(provider_user)
+    for _ in range(2):
+        response = client.get(reverse("submission_failures_csv", args=[failing.pk]))
+        assert not isinstance(response, FileResponse)
+        b"".join(response.streaming_content)
 
 
 def test_a_search_of_the_failures_finds_a_graduate_by_name(client, provider_user, failing):
