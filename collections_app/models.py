@@ -176,6 +176,10 @@ class Submission(models.Model):
     # Set by retention (portal.retention) once a superseded submission's record and failure rows
     # are removed; its file, counts, rule summary and audit stay. A re-load clears it.
     records_archived_at = models.DateTimeField(null=True, blank=True)
+    # When it became superseded (a newer upload completed, or a newer one was approved): retention
+    # counts its age from here, so an upload that was current for months keeps its rows for the
+    # whole retention period after it was replaced.
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     student_count = models.PositiveIntegerField(default=0)
     instance_count = models.PositiveIntegerField(default=0)

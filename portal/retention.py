@@ -1,7 +1,8 @@
 """Retention (issue 14): keep the record and failure tables from growing by a full copy of every
 upload. A superseded submission's rows (its records, rule failures and year-on-year links) are
-removed RETENTION_SUPERSEDED_DAYS after it was processed; its file, counts, per-rule summary
-(RuleResult), schema errors and audit stay, and a re-load brings the rows back
+removed RETENTION_SUPERSEDED_DAYS after it was superseded (and after it was last processed: a
+re-loaded one keeps its rows that long again); its file, counts, per-rule summary (RuleResult),
+schema errors and audit stay, and a re-load brings the rows back
 (collections_app.services.submission_reload).
 
 Never removed: a submission that was ever approved (so every signed-off one, and the previous
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from collections_app import kinds
@@ -52,15 +53,19 @@ def record_tables() -> list[str]:
 
 
 def retention_candidates(*, now: datetime | None = None, days: int | None = None) -> QuerySet[Submission]:
-    """Superseded submissions processed more than `days` ago whose rows are still stored."""
+    """Submissions superseded more than `days` ago, and (re-)loaded more than `days` ago, whose
+    rows are still stored."""
     now = now or timezone.now()
     days = settings.RETENTION_SUPERSEDED_DAYS if days is None else days
+    cutoff = now - timedelta(days=days)
     return (
         Submission.objects.filter(
             status=SubmissionStatus.SUPERSEDED,
             records_archived_at__isnull=True,
-            finished_at__lt=now - timedelta(days=days),
+            finished_at__lt=cutoff,
         )
+        # Not yet known when (superseded before the time was kept, and not backfilled): its finish.
+        .filter(Q(superseded_at__lt=cutoff) | Q(superseded_at__isnull=True))
         .exclude(pk__in=Approval.objects.values("submission_id"))
         .select_related("provider", "collection")
         .order_by("pk")

@@ -282,7 +282,7 @@ WORKER_PING_INTERVAL = env.float("WORKER_PING_INTERVAL", default=15.0)
 WORKER_PING_MAX_AGE = env.float("WORKER_PING_MAX_AGE", default=60.0)
 HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=2.0)
 # Retention (issue 14): a superseded submission's record and failure rows are removed this many
-# days after it was processed (its file, counts, per-rule summary and audit stay; it can be
+# days after it was superseded (its file, counts, per-rule summary and audit stay; it can be
 # re-loaded). Approved or signed-off submissions, and anyone's current data, are never touched.
 RETENTION_SUPERSEDED_DAYS = env.int("RETENTION_SUPERSEDED_DAYS", default=30)
 # Rows deleted per short transaction, so uploads writing the same tables are never held up.

@@ -655,14 +655,32 @@ def liaison_grid(
 
 
 @dataclass(frozen=True)
+class Latest:
+    """The newest rows of a list, capped, and how many the whole list has."""
+
+    rows: list
+    total: int
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+@dataclass(frozen=True)
 class ProviderOverview:
     """Everything liaison reads about one provider on its page."""
 
     provider: Provider
     collections: list[GridCell]  # every collection, newest first, with the provider's state
-    submissions: list[Submission]  # newest first, capped
-    queries: list[Query]
-    overrides: list[OverrideRequest]
+    submissions: Latest  # newest first, capped; the whole list is on each collection's page
+    queries: Latest  # the whole list: the queries page, filtered to the provider
+    overrides: Latest  # the whole list: the override requests page, filtered to the provider
     people: list  # the provider's active users: who to contact
 
 
@@ -674,24 +692,25 @@ def provider_overview(*, user, provider: Provider) -> ProviderOverview:
     A fixed number of queries whatever the provider's history; each list capped."""
     collections = list(Collection.objects.all())
     states = collection_states(providers=[provider], collections=collections)
-    submissions = list(
-        Submission.objects.filter(provider=provider)
-        .select_related("collection", "uploaded_by")
-        .order_by("-pk")[:PROVIDER_PAGE_LIMIT]
-    )
-    queries = list(queries_for(user=user, provider=provider).order_by("-updated_at", "-pk")[:PROVIDER_PAGE_LIMIT])
-    overrides = list(
-        overrides_visible_to(user=user).filter(provider=provider).order_by("-requested_at", "-pk")[:PROVIDER_PAGE_LIMIT]
-    )
+    submissions = Submission.objects.filter(provider=provider)
+    queries = queries_for(user=user, provider=provider)
+    overrides = overrides_visible_to(user=user).filter(provider=provider)
     people = list(provider.users.filter(is_active=True).order_by("last_name", "first_name", "username"))
     return ProviderOverview(
         provider=provider,
         collections=[GridCell(provider, c, states[(provider.pk, c.pk)]) for c in collections],
-        submissions=submissions,
-        queries=queries,
-        overrides=overrides,
+        submissions=_latest(submissions.select_related("collection", "uploaded_by").order_by("-pk")),
+        queries=_latest(queries.order_by("-updated_at", "-pk")),
+        overrides=_latest(overrides.order_by("-requested_at", "-pk")),
         people=people,
     )
+
+
+def _latest(queryset: QuerySet) -> Latest:
+    """The first PROVIDER_PAGE_LIMIT rows, and how many there are (counted only when there are more)."""
+    rows = list(queryset[: PROVIDER_PAGE_LIMIT + 1])
+    total = queryset.count() if len(rows) > PROVIDER_PAGE_LIMIT else len(rows)
+    return Latest(rows[:PROVIDER_PAGE_LIMIT], total)
 
 
 GRID_CSV_HEADER = [

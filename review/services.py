@@ -199,7 +199,7 @@ def _approval_replace(*, submission: Submission, user, now, late: bool) -> tuple
     )
     if previous is not None:
         Submission.objects.filter(pk=previous.submission_id, status=SubmissionStatus.APPROVED).update(
-            status=SubmissionStatus.SUPERSEDED
+            status=SubmissionStatus.SUPERSEDED, superseded_at=now
         )
         Approval.objects.filter(pk=previous.pk).update(superseded_at=now)
         _reopen_sign_off(submission.provider_id, submission.collection_id, "A newer submission was approved.")

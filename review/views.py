@@ -171,8 +171,11 @@ OVERRIDE_SORTS = {
 @require_GET
 def override_list(request):
     status = request.GET.get("status", OverrideStatus.PENDING)
+    provider = request.GET.get("provider", "")
     order_by, sort = resolve_sort(request.GET.get("sort", ""), allowed=OVERRIDE_SORTS, default="-requested")
     overrides = selectors.overrides_visible_to(user=request.user)
+    if provider:
+        overrides = overrides.filter(provider__ukprn=provider)
     if status in OverrideStatus.values:
         overrides = overrides.filter(status=status)
     page = keyset_page(overrides.order_by(*order_by), request, 50)
@@ -183,6 +186,8 @@ def override_list(request):
             "page": page,
             "status": status,
             "statuses": OverrideStatus.choices,
+            "provider": provider,
+            "providers": permissions.visible_providers(request.user),
             "query": _without_page(request),
             "active_sorts": [sort],
         },

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from collections_app import kinds
@@ -261,8 +262,10 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
         message = f"{'Failed' if errors else 'Passed'}: {errors:,} errors, {warnings:,} warnings."
         if stages_message:
             message += " " + stages_message
+        now = timezone.now()
         Submission.objects.filter(pk=submission.pk).update(
             status=status,
+            superseded_at=now if status == SubmissionStatus.SUPERSEDED else None,
             stage=Stage.DONE,
             progress=100,
             error_count=errors,
@@ -272,7 +275,7 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
             records_removed=changes[1],
             records_changed=changes[2],
             stage_message=message[:300],
-            finished_at=timezone.now(),
+            finished_at=now,
         )
         audit_record(
             actor=None,
@@ -287,7 +290,7 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
                 collection=submission.collection_id,
                 pk__lt=submission.pk,
                 status__in=COMPLETED,  # never the approved one: it stays the approved data until replaced
-            ).update(status=SubmissionStatus.SUPERSEDED)
+            ).update(status=SubmissionStatus.SUPERSEDED, superseded_at=now)
             submission_completed.send(sender=Submission, submission=submission)
     logger.info("submission %s: verdict %s: %s", submission.pk, status, message)
 
@@ -313,6 +316,10 @@ def _finish_rerun(submission: Submission, task_id: str, timings) -> None:
             message += " Approved data no longer passes."
         Submission.objects.filter(pk=submission.pk).update(
             status=status,
+            # Superseded since it was first replaced: a re-run of a superseded upload keeps that time.
+            superseded_at=Coalesce(F("superseded_at"), timezone.now())
+            if status == SubmissionStatus.SUPERSEDED
+            else None,
             rerun_from_status="",
             stage=Stage.DONE,
             progress=100,

@@ -2,6 +2,7 @@
 approved or current is touched, and a re-load brings back the very same failures."""
 
 import hashlib
+import importlib
 from datetime import timedelta
 from io import StringIO
 
@@ -82,7 +83,10 @@ def rows(submission) -> dict[str, int]:
 
 
 def age(submission, days):
-    Submission.objects.filter(pk=submission.pk).update(finished_at=timezone.now() - timedelta(days=days))
+    """Processed, and (if it is) superseded, `days` ago."""
+    then = timezone.now() - timedelta(days=days)
+    Submission.objects.filter(pk=submission.pk).update(finished_at=then)
+    Submission.objects.filter(pk=submission.pk, status=SubmissionStatus.SUPERSEDED).update(superseded_at=then)
 
 
 def failures(submission) -> list[tuple]:
@@ -195,6 +199,56 @@ def test_reload_brings_back_identical_failures(uploads, provider_user, client, d
     assert AuditEvent.objects.filter(action="submission.reloaded", submission=old).exists()
     page = client.get(f"/submissions/{old.pk}/").content.decode()
     assert "Records archived" not in page
+
+
+def test_the_age_counts_from_when_it_was_superseded(uploads, provider, provider_user, years):
+    """An upload that was the current one for months keeps its rows for the whole period after a
+    newer one replaced it, not only what is left of it since it was processed."""
+    current = uploads["current"]
+    Submission.objects.filter(pk=current.pk).update(finished_at=timezone.now() - timedelta(days=90))
+    newer = upload(provider, provider_user, years[1], failing=True, recid="23051")
+    current.refresh_from_db()
+    assert current.status == "superseded"
+    assert current.superseded_at == newer.finished_at  # when the newer upload completed
+    assert current.pk not in {r.submission.pk for r in retention_run()}
+    Submission.objects.filter(pk=current.pk).update(superseded_at=timezone.now() - timedelta(days=31))
+    assert current.pk in {r.submission.pk for r in retention_run()}
+
+
+def test_a_reloaded_submission_keeps_its_rows_for_the_period_again(
+    uploads, provider_user, django_capture_on_commit_callbacks
+):
+    old = uploads["old"]
+    retention_run()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submission_reload(submission=old, user=provider_user)
+    old.refresh_from_db()
+    assert old.records_archived_at is None and old.superseded_at < timezone.now() - timedelta(days=30)
+    assert retention_run() == []  # superseded long ago, but loaded again today
+    age(old, 31)
+    assert [r.submission.pk for r in retention_run()] == [old.pk]
+
+
+def test_a_newer_approval_supersedes_the_approved_submission_with_its_time(uploads, provider, provider_user, approver):
+    previous = uploads["previous"]
+    assert previous.status == "approved" and previous.superseded_at is None
+    replacement = upload(provider, provider_user, previous.collection, failing=False, recid="22051")
+    approval = submission_approve_historical(submission=replacement, user=approver)
+    previous.refresh_from_db()
+    assert previous.status == "superseded" and previous.superseded_at == approval.approved_at
+
+
+def test_the_migration_dates_existing_superseded_submissions_by_what_superseded_them(uploads):
+    backfill = importlib.import_module("collections_app.migrations.0012_submission_superseded_at").BACKFILL
+    old, recent, current = uploads["old"], uploads["recent"], uploads["current"]
+    Submission.objects.update(superseded_at=None)
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+    for s in (old, recent, current):
+        s.refresh_from_db()
+    assert old.superseded_at == recent.finished_at  # the next upload to finish superseded it
+    assert recent.superseded_at == current.finished_at
+    assert current.superseded_at is None  # not superseded
 
 
 def test_reload_refused_unless_archived(uploads, provider_user, other_user):

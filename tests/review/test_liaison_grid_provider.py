@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from collections_app.models import SubmissionStatus
-from review import services
+from review import selectors, services
+from review.models import OverrideRequest
 
 from ..factories import CollectionFactory
 from ..review_helpers import add_warnings, make_submission, temporary_rule
@@ -128,6 +129,43 @@ def test_provider_page_shows_collections_submissions_queries_overrides_and_peopl
     assert other_provider.name not in page
     assert client.get(reverse("liaison_provider", args=["99999999"])).status_code == 404
     assert client.get("/liaison/providers/new/").status_code == 200  # not taken for a UKPRN
+
+
+def test_provider_page_says_how_many_more_and_where_to_find_them(
+    client, liaison, provider, other_provider, approver, collection, monkeypatch
+):
+    monkeypatch.setattr(selectors, "PROVIDER_PAGE_LIMIT", 2)
+    submissions = [make_submission(provider, collection, status=SubmissionStatus.SUPERSEDED) for _ in range(3)]
+    for n, submission in enumerate(submissions):
+        services.query_raise(submission=submission, user=liaison, subject=f"Query {n}", body="Check.")
+        OverrideRequest.objects.create(
+            submission=submission, provider=provider, collection=collection, code=f"OV.W{n}", percent=5,
+            justification="Known.", requested_by=approver,
+        )  # fmt: skip
+    other = make_submission(other_provider, collection)
+    OverrideRequest.objects.create(
+        submission=other, provider=other_provider, collection=collection, code="OTHER.W", percent=5,
+        justification="Theirs.", requested_by=approver,
+    )  # fmt: skip
+    client.force_login(liaison)
+    page = _page(client, reverse("liaison_provider", args=[provider.ukprn]))
+    assert "The latest 2 of 3, newest first" in page
+    assert f'href="{reverse("submission_detail", args=[submissions[0].pk])}"' not in page  # the oldest
+    overrides_url = f"{reverse('override_list')}?provider={provider.ukprn}&amp;status=all"
+    assert 'The latest 2 of 3: <a href="' + f"{reverse('query_list')}?provider={provider.ukprn}&amp;status=all" in page
+    assert f'The latest 2 of 3: <a href="{overrides_url}">' in page
+    # The override requests page, filtered to the provider, has all three and no one else's.
+    listed = _page(client, reverse("override_list"), provider=provider.ukprn, status="all")
+    assert all(f"OV.W{n}" in listed for n in range(3)) and "OTHER.W" not in listed
+    assert "3 requests." in listed
+    assert f'<option value="{provider.ukprn}" selected>' in listed
+
+
+def test_provider_page_with_few_rows_has_no_count(client, liaison, provider, collection):
+    make_submission(provider, collection)
+    client.force_login(liaison)
+    page = _page(client, reverse("liaison_provider", args=[provider.ukprn]))
+    assert "Newest first." in page and "The latest" not in page
 
 
 def test_provider_page_is_liaison_only(client, provider, provider_user):

@@ -115,7 +115,7 @@ def busy(provider, provider_user, approver, liaison, collection):
         # session, user, the second-factor check (any authenticator app?), then the page's own
         # reads: a fixed number whatever the rows.
         ("query_list", {"status": "all"}, 7),
-        ("override_list", {"status": "all"}, 5),
+        ("override_list", {"status": "all"}, 6),  # and the provider picker
         ("audit_log", {}, 8),
         ("liaison_grid", {}, 11),
         ("liaison_home", {}, 15),
