@@ -27,8 +27,6 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from collections_app.models import (  # noqa: E402
-    Collection,
-    CollectionKind,
     Submission,  # noqa: E402
 )
 from collections_app.pipeline.runner import submission_process  # noqa: E402
@@ -38,6 +36,7 @@ from portal.management.commands.bench import (  # noqa: E402
     _bench_provider,
     _retire_bench_submissions,
     _stored_submission,
+    bench_collection,
 )
 from portal.retention import retention_run  # noqa: E402
 from student_record.sample_data import write_student_record  # noqa: E402
@@ -70,17 +69,7 @@ def one_upload(path, provider, collection, user) -> tuple[float, Submission]:
 def main(uploads: int, instances: int, rounds: int = 4, per_round: int = 3) -> None:
     assert connection.vendor == "postgresql"
     provider, user = _bench_provider()
-    now = timezone.now()
-    collection, _ = Collection.objects.update_or_create(
-        reference="C97051",
-        defaults={
-            "name": "Retention benchmark",
-            "kind": CollectionKind.STUDENT_RECORD,
-            "reporting_year": REPORTING_YEAR,
-            "opens": now - timedelta(days=1),
-            "approval_deadline": now + timedelta(days=30),
-        },
-    )
+    collection = bench_collection("C97051", "Retention benchmark")
     _retire_bench_submissions(collection)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM {', '.join(TABLES)}")

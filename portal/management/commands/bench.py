@@ -114,7 +114,9 @@ class Command(BaseCommand):
                 self.handle_ingest(**{**opts, "with_previous": True, "keep": True})
             benchweb.run(self.stdout, **opts)
             if not opts["keep"]:
-                _retire_bench_submissions(*Collection.objects.filter(reference__in=("C99051", "C98051")))
+                _retire_bench_submissions(
+                    *Collection.objects.filter(reference__in=(benchweb.CURRENT, benchweb.PREVIOUS))
+                )
             return
         self.handle_ingest(**opts)
 
@@ -122,28 +124,14 @@ class Command(BaseCommand):
         n = opts["instances"]
         with_previous = opts["with_previous"]
         provider, user = _bench_provider()
-        now = timezone.now()
-        previous_collection, _ = Collection.objects.update_or_create(
-            reference="C98051",
-            defaults={
-                "name": "Benchmark Student record, previous year",
-                "kind": CollectionKind.STUDENT_RECORD,
-                "reporting_year": REPORTING_YEAR - 1,
-                "opens": now - timedelta(days=400),
-                "approval_deadline": now - timedelta(days=300),
-            },
+        previous_collection = bench_collection(
+            benchweb.PREVIOUS, "Benchmark Student record, previous year", year=REPORTING_YEAR - 1, closed=True
         )
-        collection, _ = Collection.objects.update_or_create(
-            reference="C99051",
-            defaults={
-                "name": "Benchmark Student record",
-                "kind": CollectionKind.STUDENT_RECORD,
-                "reporting_year": REPORTING_YEAR,
-                "opens": now - timedelta(days=1),
-                "approval_deadline": now + timedelta(days=30),
-                # Without --with-previous the linking stage finds no previous year and runs nothing.
-                "previous": previous_collection if with_previous else None,
-            },
+        collection = bench_collection(
+            benchweb.CURRENT,
+            "Benchmark Student record",
+            # Without --with-previous the linking stage finds no previous year and runs nothing.
+            previous=previous_collection if with_previous else None,
         )
         _retire_bench_submissions(collection, previous_collection)
         previous_population = SamplePopulation(REPORTING_YEAR - 1, PREVIOUS_SEED, n, defect_rate=0.0)
@@ -215,28 +203,11 @@ class Command(BaseCommand):
         """One cohort file through the real contact details pipeline, next to lxml alone."""
         n = opts["graduates"]
         provider, user = _bench_provider()
-        now = timezone.now()
-        source_collection, _ = Collection.objects.update_or_create(
-            reference="C99051",
-            defaults={
-                "name": "Benchmark Student record",
-                "kind": CollectionKind.STUDENT_RECORD,
-                "reporting_year": REPORTING_YEAR,
-                "opens": now - timedelta(days=1),
-                "approval_deadline": now + timedelta(days=30),
-            },
-        )
-        collection, _ = Collection.objects.update_or_create(
-            reference="C99071",
-            defaults={
-                "name": "Benchmark Graduate Outcomes contact details, cohort A",
-                "kind": CollectionKind.CONTACT_DETAILS,
-                "reporting_year": REPORTING_YEAR,
-                "cohort": "A",
-                "opens": now - timedelta(days=1),
-                "approval_deadline": now + timedelta(days=30),
-            },
-        )
+        source_collection = bench_collection(benchweb.CURRENT, "Benchmark Student record")
+        collection = bench_collection(
+            "C99071", "Benchmark Graduate Outcomes contact details, cohort A", kind=CollectionKind.CONTACT_DETAILS,
+            cohort="A",
+        )  # fmt: skip
         _retire_bench_contacts(collection)
         # The population's source: a placeholder for the approved Student record it is built from.
         source = Submission.objects.create(
@@ -443,6 +414,30 @@ def _settle() -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) sr_student, sr_instance, sr_rule_failure, hin_link")
+
+
+def bench_collection(
+    reference: str,
+    name: str,
+    *,
+    kind: str = CollectionKind.STUDENT_RECORD,
+    year: int = REPORTING_YEAR,
+    closed: bool = False,
+    **fields,
+) -> Collection:
+    """A benchmark collection, created or brought up to date: open now with its approval deadline
+    30 days ahead, or (`closed`) a year-old one."""
+    now = timezone.now()
+    if closed:
+        opens, deadline = now - timedelta(days=400), now - timedelta(days=300)
+    else:
+        opens, deadline = now - timedelta(days=1), now + timedelta(days=30)
+    collection, _ = Collection.objects.update_or_create(
+        reference=reference,
+        defaults={"name": name, "kind": kind, "reporting_year": year, "opens": opens, "approval_deadline": deadline,
+                  **fields},
+    )  # fmt: skip
+    return collection
 
 
 def _bench_provider():
