@@ -115,6 +115,7 @@ class IsLiaisonOrReadOnly(permissions.BasePermission):
     message = "Only agency liaison staff can change this."
 
     def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return is_portal_user(request.user)
-        return is_liaison(request.user)
+        if not is_portal_user(request.user):
+            self.message = IsPortalUser.message  # a read refused too: say why (an instance per request)
+            return False
+        return request.method in permissions.SAFE_METHODS or is_liaison(request.user)

@@ -9,6 +9,8 @@ from django.utils.timesince import timesince, timeuntil
 
 # Below this, "in 0 minutes" would be misleading: say so plainly instead.
 _IMMINENT = timedelta(minutes=1)
+# Up to this far a deadline is counted in days; beyond, in the largest unit (months, years).
+_IN_DAYS = timedelta(weeks=8)
 
 
 def countdown_text(value, label: str = "", *, now=None) -> str:
@@ -23,10 +25,16 @@ def countdown_text(value, label: str = "", *, now=None) -> str:
     delta = value - now
     if timedelta(0) <= delta < _IMMINENT:
         return f"{prefix}in less than a minute"
+    if -_IMMINENT < delta < timedelta(0):
+        return f"{prefix}passed just now"
+    if timedelta(days=1) <= abs(delta) <= _IN_DAYS:
+        # Whole calendar days in UK time, as the liaison grid counts them: "in 2 weeks" (one unit)
+        # would say that of 20 days.
+        days = abs((timezone.localdate(value) - timezone.localdate(now)).days)
+        span = f"{days} day{'s' if days != 1 else ''}"
+        return f"{prefix}in {span}" if delta > timedelta(0) else f"{prefix}passed {span} ago"
     if delta >= timedelta(0):
         return f"{prefix}in {timeuntil(value, now, depth=1)}"
-    if -delta < _IMMINENT:
-        return f"{prefix}passed just now"
     return f"{prefix}passed {timesince(value, now, depth=1)} ago"
 
 

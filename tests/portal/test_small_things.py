@@ -3,6 +3,7 @@ example points at, the demo's printed address, accessible link names, a prominen
 an upload loses many of the previous upload's records."""
 
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -80,3 +81,14 @@ def test_a_few_records_gone_is_not_an_alarm(db):
     assert records_drop_warning(submission=current) == ""
     current.records_removed = 100
     assert "100 of the 1,000 records" in records_drop_warning(submission=current)
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon_ico(client, provider_user):
+    from django.contrib.staticfiles import finders
+
+    for url in ("/login/", "/dashboard/", "/api/docs/"):
+        page = client.get(url).content.decode()
+        client.force_login(provider_user)
+        icon = re.search(r'<link rel="icon" href="/static/([^"]+)" type="image/svg\+xml">', page)
+        assert icon, url
+        assert finders.find(icon.group(1)), icon.group(1)

@@ -26,8 +26,12 @@ def plain(text: str) -> str:
         (timedelta(seconds=20), "closes", "closes in less than a minute"),
         (timedelta(days=-2, hours=-3), "approval deadline", "approval deadline passed 2 days ago"),
         (timedelta(seconds=-10), "closes", "closes passed just now"),
-        (timedelta(weeks=5), "opens", "opens in 1 month"),
         (timedelta(days=1), "", "in 1 day"),
+        # Days up to eight weeks, as the liaison grid counts them (one unit would say "2 weeks" of 20 days).
+        (timedelta(days=20, hours=3), "approval deadline", "approval deadline in 20 days"),
+        (timedelta(weeks=5), "opens", "opens in 35 days"),
+        (timedelta(days=-20, hours=-13), "closes", "closes passed 21 days ago"),  # 23:00 three weeks ago
+        (timedelta(weeks=10), "opens", "opens in 2 months"),
     ],
 )
 def test_countdown_text(delta, label, expected):

@@ -99,3 +99,19 @@ def test_survey_account_gets_nothing_but_the_feed(setup):
             if session != expected_session:
                 problems.append(f"{method.upper()} {url} as a session: {session}, expected {expected_session}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_refusal_says_the_account_is_for_the_feed_on_every_api_route(setup):
+    """A read of a liaison-or-read-only resource (collections) used to say "Only agency liaison staff
+    can change this." to the survey platform, which had changed nothing."""
+    wrong = {}
+    for name, args in named_routes():
+        if not name.startswith("api:") or name in SURVEY_ROUTES | PUBLIC:
+            continue
+        url = reverse(name, kwargs={arg: SAMPLE[arg].format(pk=setup["pk"]) for arg in args})
+        for method in ("get", "post"):
+            response = getattr(setup["token"], method)(url, HTTP_ACCEPT="application/json")
+            detail = response.json().get("detail") if response.status_code == 403 else response.status_code
+            if detail != "This account may only use the survey feed.":
+                wrong[f"{method.upper()} {url}"] = detail
+    assert not wrong, wrong
