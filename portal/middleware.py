@@ -1,6 +1,9 @@
-"""Request id and log context for every request (see core/logs.py)."""
+"""Request id and log context for every request (see core/logs.py), and a page for 405s."""
 
 import re
+
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core import logs
 
@@ -35,3 +38,23 @@ class RequestLogContextMiddleware:
             logs.clear()
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A page, not a blank screen, when a browser opens an address that only takes a form (a
+    bookmark, a link copied from the address bar, a sign-in that returns to `next=` such an
+    address). The API's own 405 answers (JSON) and any response with content are left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.streaming or response.content or request.path.startswith("/api/"):
+            return response
+        # The action's page is usually the address without its last part (/submissions/12/approve/).
+        parent = request.path.rstrip("/").rsplit("/", 1)[0] + "/"
+        back = parent if parent != "/" and url_has_allowed_host_and_scheme(parent, allowed_hosts=None) else ""
+        page = render(request, "405.html", {"back": back}, status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page

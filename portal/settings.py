@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The request id (X-Request-ID), user and provider on every log line of the request and its tasks.
     "portal.middleware.RequestLogContextMiddleware",
+    # A page for a 405 (an action's address opened in the browser), where Django answers with nothing.
+    "portal.middleware.MethodNotAllowedPageMiddleware",
     # Marks a session verified once its second factor (TOTP code) was entered.
     "django_otp.middleware.OTPMiddleware",
     # A survey platform session gets 403 on every page (its token reads the survey feed only).

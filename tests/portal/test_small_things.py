@@ -92,3 +92,18 @@ def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon_
         icon = re.search(r'<link rel="icon" href="/static/([^"]+)" type="image/svg\+xml">', page)
         assert icon, url
         assert finders.find(icon.group(1)), icon.group(1)
+
+
+def test_an_action_opened_in_the_browser_gets_a_page_saying_what_to_do(client, provider_user):
+    """GET of a POST-only address (a bookmark, a sign-in returning to it) was a blank 405."""
+    submission = SubmissionFactory(provider=provider_user.provider, uploaded_by=provider_user)
+    client.force_login(provider_user)
+    response = client.get(f"/submissions/{submission.pk}/approve/")
+    page = response.content.decode()
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert "Use the button on the page" in page
+    assert f'<a href="/submissions/{submission.pk}/">the page it belongs to</a>' in page
+    api = APIClient()
+    api.force_authenticate(provider_user)
+    refused = api.delete(f"/api/v1/submissions/{submission.pk}/")
+    assert refused.status_code == 405 and "detail" in refused.json()  # the API answers in JSON as before
