@@ -184,7 +184,8 @@ def threshold_set(*, collection: Collection, percent, min_records, user) -> Cred
 
 
 def explanation_save(*, submission: Submission, table: str, category: str, text: str, user) -> CredibilityExplanation:
-    """The provider explains one cell of its submission (replacing its earlier text); audited."""
+    """The provider explains one flagged cell of its submission (replacing its earlier text, which
+    may also be changed once the cell is no longer flagged); audited."""
     if not permissions.is_staff_of(user, submission.provider):
         raise ActionRefused("Only the provider's own staff can explain its figures.", code="forbidden")
     text = (text or "").strip()
@@ -192,8 +193,16 @@ def explanation_save(*, submission: Submission, table: str, category: str, text:
         raise ActionRefused("Write the explanation first.", code="empty")
     if len(text) > 5000:
         raise ActionRefused("Keep the explanation to 5,000 characters.", code="too_long")
-    if not CredibilityCell.objects.filter(submission=submission, table=table, category=category).exists():
+    cell = CredibilityCell.objects.filter(submission=submission, table=table, category=category).first()
+    if cell is None:
         raise ActionRefused("This submission has no such figure.", code="no_cell")
+    # Only a flagged figure asks for one; an explanation kept from when it was flagged may still be changed.
+    exists = CredibilityExplanation.objects.filter(submission=submission, table=table, category=category).exists()
+    if not cell.flagged and not exists:
+        raise ActionRefused(
+            "This figure is not flagged, so it needs no explanation: explain the figures marked Flagged.",
+            code="not_flagged",
+        )
     with transaction.atomic():
         row, created = CredibilityExplanation.objects.update_or_create(
             submission=submission,

@@ -105,9 +105,10 @@ class HinConfirmMatchingView(generics.GenericAPIView):
 
     @extend_schema(
         summary="Confirm every report A or D warning matching a filter, with one reason",
-        description="The filter is the list's (`report`, `check`, `husid`) plus `field` and the exact change "
-        "`value`; every matching warning not yet confirmed is confirmed, on every page. Returns how many. "
-        "Refused (400) when nothing matches, without a reason, for a superseded upload or a closed collection.",
+        description="The filter is the list's (`report`, `check`, `confirmed`, `husid`) plus `field` and the "
+        "exact change `value`; every matching warning not yet confirmed is confirmed, on every page. Returns how "
+        "many. Refused (400) when nothing matches (always with `confirmed` true), without a reason, for a "
+        "superseded upload or a closed collection.",
         responses={
             200: HinConfirmResultSerializer,
             400: OpenApiResponse(ProblemSerializer, description="Refused: `detail` says why."),
@@ -124,6 +125,7 @@ class HinConfirmMatchingView(generics.GenericAPIView):
             submission=submission,
             report=data["report"],
             check=data.get("check"),
+            confirmed=data.get("confirmed"),
             husid=data.get("husid", ""),
             field=data.get("field", ""),
             value=data.get("value", ""),

@@ -290,13 +290,17 @@ def hin_open_warnings(
     warning_counts: dict,
     report: str,
     check: str | None = None,
+    confirmed: bool | None = None,
     husid: str = "",
     field: str = "",
     value: str = "",
 ) -> int:
     """How many of the report's (or check's) warnings are not confirmed yet: what "confirm all
-    matching" would confirm. From the per-rule `warning_counts` the page has read already, unless
-    the filter needs a count of its own (a HUSID, field or value)."""
+    matching" would confirm (hin.services.hin_findings_confirm_matching, same filter). From the
+    per-rule `warning_counts` the page has read already, unless the filter needs a count of its own
+    (a HUSID, field or value). A filter of confirmed warnings (`confirmed=True`) has none open."""
+    if confirmed:
+        return 0
     if husid or field or value:
         return (
             hin_findings(

@@ -101,6 +101,13 @@ class HinConfirmMatchingSerializer(serializers.Serializer):
         choices=("A", "D"), help_text="A or D: the reports whose warnings may be confirmed."
     )
     check = serializers.ChoiceField(choices=CHECKS, required=False, help_text="Only this check, e.g. 3d.")
+    confirmed = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="As the list's filter: false or absent confirms the open ones; true matches confirmed warnings "
+        "only, so there is nothing to confirm (400).",
+    )
     husid = serializers.CharField(required=False, allow_blank=True, help_text="Only HUSIDs starting with this.")
     field = serializers.CharField(
         required=False, allow_blank=True, help_text="Only findings about this field, e.g. POSTCODE."

@@ -18,17 +18,26 @@ def hin_findings_confirm_matching(
     reason: str,
     user,
     check: str | None = None,
+    confirmed: bool | None = None,
     husid: str | None = None,
     field: str | None = None,
     value: str | None = None,
 ) -> int:
-    """Confirm every unconfirmed warning of report A or D matching the filter (check, HUSID prefix,
-    field, exact change) with one reason: 2,000 postcode changes in one go. Returns how many."""
+    """Confirm every unconfirmed warning of report A or D matching the filter (check, status as
+    `confirmed`, HUSID prefix, field, exact change) with one reason: 2,000 postcode changes in one
+    go. Returns how many."""
     if report not in CONFIRMABLE_REPORTS:
         raise ActionRefused(
             f"Only warnings of reports {' and '.join(CONFIRMABLE_REPORTS)} can be confirmed; report {report} "
             "lists errors, which must be fixed.",
             code="not_confirmable",
+        )
+    if confirmed:
+        # A filter of confirmed warnings holds nothing to confirm; never widen it to the open ones.
+        raise ActionRefused(
+            "This filter shows confirmed warnings only: there is nothing to confirm. Set Status to "
+            "“Not confirmed” to see the warnings still open.",
+            code="nothing_matches",
         )
     described = ", ".join(
         part

@@ -36,12 +36,17 @@ def _report_filters(request, *, default_report: str) -> dict:
     }
 
 
+def _confirmed(status: str) -> bool | None:
+    """The Status filter as the selectors' `confirmed`: None for any."""
+    return {"open": False, "confirmed": True}.get(status)
+
+
 def _findings(submission, filters):
     return selectors.hin_findings(
         submission=submission,
         report=filters["report"],
         check=filters["check"] or None,
-        confirmed={"open": False, "confirmed": True}.get(filters["status"]),
+        confirmed=_confirmed(filters["status"]),
         husid=filters["husid"],
         field=filters["field"],
         value=filters["value"],
@@ -65,7 +70,7 @@ def hin_report(request, pk):
     total = selectors.hin_findings_total(
         current=current,
         check=filters["check"] or None,
-        confirmed={"open": False, "confirmed": True}.get(filters["status"]),
+        confirmed=_confirmed(filters["status"]),
         filtered=bool(filters["husid"] or filters["field"] or filters["value"]),
     )
     page = keyset_page(_findings(submission, filters), request, PAGE_SIZE, count=total)
@@ -102,6 +107,7 @@ def hin_report(request, pk):
                 warning_counts=warning_counts,
                 report=filters["report"],
                 check=filters["check"] or None,
+                confirmed=_confirmed(filters["status"]),
                 husid=filters["husid"],
                 field=filters["field"],
                 value=filters["value"],
@@ -138,12 +144,14 @@ def _confirm(request, submission):
 
 
 def _confirm_matching(request, submission):
-    filters = {name: (request.POST.get(name) or "").strip() for name in ("report", "check", "husid", "field", "value")}
+    names = ("report", "check", "status", "husid", "field", "value")
+    filters = {name: (request.POST.get(name) or "").strip() for name in names}
     try:
         confirmed = services.hin_findings_confirm_matching(
             submission=submission,
             report=filters["report"].upper(),
             check=filters["check"] or None,
+            confirmed=_confirmed(filters["status"]),
             husid=filters["husid"],
             field=filters["field"],
             value=filters["value"],

@@ -4,10 +4,13 @@ and queries from a cell, the submission page and grid counts, and the API."""
 import csv
 import io
 
+import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from core.errors import ActionRefused
 from credibility.models import CredibilityCell, CredibilityExplanation
+from credibility.services import explanation_save
 from review.models import Query
 
 from ..factories import SubmissionFactory
@@ -104,6 +107,34 @@ def test_an_empty_or_unknown_explanation_is_refused(client, provider_user, two_y
     assert not CredibilityExplanation.objects.exists()
 
 
+def test_an_unflagged_figure_cannot_be_explained(client, provider_user, two_years):
+    """Defect: posting the form for a figure that is not flagged (full-time, 220 against 200: exactly
+    10%) saved an explanation nobody asked for."""
+    current = two_years[1]
+    assert not CredibilityCell.objects.get(submission=current, table="mode", category="FT").flagged
+    client.force_login(provider_user)
+    response = client.post(
+        f"/submissions/{current.pk}/credibility/explain/",
+        {"table": "mode", "category": "FT", "text": "More students stayed on."},
+        follow=True,
+    )
+    assert "This figure is not flagged, so it needs no explanation" in response.content.decode()
+    assert not CredibilityExplanation.objects.exists()
+    assert not AuditEvent.objects.filter(action="credibility.explained").exists()
+    with pytest.raises(ActionRefused) as refused:
+        explanation_save(submission=current, table="mode", category="FT", text="More.", user=provider_user)
+    assert refused.value.code == "not_flagged"
+
+
+def test_an_explanation_kept_from_a_flag_can_still_be_changed(provider_user, two_years):
+    """The page offers the form beside an explanation even once the threshold no longer flags it."""
+    current = two_years[1]
+    explanation_save(submission=current, table="mode", category="DORMANT", text="Suspended.", user=provider_user)
+    CredibilityCell.objects.filter(submission=current, table="mode", category="DORMANT").update(flagged=False)
+    explanation_save(submission=current, table="mode", category="DORMANT", text="Resumed.", user=provider_user)
+    assert CredibilityExplanation.objects.get(submission=current).text == "Resumed."
+
+
 def test_liaison_raises_a_query_from_a_cell(client, liaison, two_years):
     current = two_years[1]
     client.force_login(liaison)
@@ -146,6 +177,18 @@ def test_the_submission_page_and_the_grid_count_flags(client, liaison, provider_
     client.force_login(liaison)
     grid = client.get("/liaison/grid/?closed=1").content.decode()
     assert f'href="/submissions/{current.pk}/credibility/"' in grid and "8 flags" in grid
+
+
+def test_the_submission_page_says_plainly_when_there_is_no_previous_year(client, provider_user, two_years):
+    """Defect: it read "No flagged figures against no previous-year submission."."""
+    first_year = two_years[0]  # C22051 has no previous collection
+    client.force_login(provider_user)
+    page = client.get(f"/submissions/{first_year.pk}/").content.decode()
+    assert "against no previous-year submission" not in page
+    assert (
+        '<span id="credibility-flags">No flagged figures</span>: there is no approved previous-year submission '
+        "to compare with, so nothing can be flagged."
+    ) in page
 
 
 def test_the_api_gives_tables_flags_and_explanations(provider_user, other_user, two_years):

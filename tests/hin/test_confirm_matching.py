@@ -116,3 +116,56 @@ def test_the_api_confirms_matching_and_refuses_with_a_problem(submission, provid
     response = api.post(path, {"report": "A", "check": "3d", "reason": "Again"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "nothing_matches"
     assert api.post(path, {"report": "B", "reason": "x"}, format="json").status_code == 400
+
+
+def _confirm_one_postcode(submission, user):
+    one = RuleFailure.objects.filter(submission=submission, code="HIN3d").order_by("id").first()
+    WarningConfirmation.objects.create(
+        provider=submission.provider, collection=submission.collection, code=one.code, husid=one.husid,
+        numhus=one.numhus, value=one.value, reason="Earlier", submission=submission, confirmed_by=user,
+    )  # fmt: skip
+
+
+def test_the_offer_follows_the_status_filter(client, submission, provider_user):
+    """Defect: with Status "Confirmed" the page listed 1 finding yet offered to confirm the 6 open
+    ones, and its form left the status out, so it would confirm warnings not on screen."""
+    _confirm_one_postcode(submission, provider_user)
+    client.force_login(provider_user)
+    url = reverse("hin_report", args=[submission.pk])
+    page = client.get(url, {"report": "A", "check": "3d", "status": "confirmed"}).content.decode()
+    assert "1 finding." in page and 'id="confirm-matching"' not in page
+    page = client.get(url, {"report": "A", "check": "3d", "status": "open"}).content.decode()
+    assert "5 findings." in page and "Confirm all 5 unconfirmed warnings matching this filter" in page
+    assert '<input type="hidden" name="status" value="open">' in page
+
+
+def test_posting_a_confirmed_only_filter_confirms_nothing(client, submission, provider_user):
+    _confirm_one_postcode(submission, provider_user)
+    client.force_login(provider_user)
+    response = client.post(
+        reverse("hin_report", args=[submission.pk]),
+        {"matching": "1", "report": "A", "check": "3d", "status": "confirmed", "reason": "Address check"},
+        follow=True,
+    )
+    assert "nothing to confirm" in response.content.decode()
+    assert WarningConfirmation.objects.count() == 1
+    with pytest.raises(ActionRefused) as refused:
+        hin_findings_confirm_matching(
+            submission=submission, report="A", confirmed=True, reason="Address check", user=provider_user
+        )
+    assert refused.value.code == "nothing_matches"
+    assert hin_findings_confirm_matching(
+        submission=submission, report="A", confirmed=False, reason="Address check", user=provider_user
+    ) == 6  # fmt: skip  # the 5 open postcodes and the gender change
+
+
+def test_the_api_takes_the_status_filter_too(submission, provider_user):
+    api = APIClient()
+    api.force_authenticate(provider_user)
+    path = f"/api/v1/submissions/{submission.pk}/hin-report/confirm-matching/"
+    body = {"report": "A", "check": "3d", "confirmed": True, "reason": "Address check"}
+    response = api.post(path, body, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "nothing_matches"
+    assert not WarningConfirmation.objects.exists()
+    response = api.post(path, {**body, "confirmed": False}, format="json")
+    assert response.status_code == 200 and response.json() == {"confirmed": 6}

@@ -46,6 +46,7 @@ from accounts.forms import ProviderForm, UserForm
 from collections_app.forms import CollectionForm
 from collections_app.models import CollectionKind, RuleFailure, Submission, SubmissionStatus
 from contacts.population import population_build
+from credibility.models import CredibilityCell
 from review import services as review_services
 from student_record.sample_data import make_husid
 
@@ -181,6 +182,8 @@ def _review(side: Side, *, liaison) -> None:
     side.query_open = review_services.query_raise(submission=cur, user=liaison, subject=f"{marker}?", body="Why?")
     side.query_answered = review_services.query_raise(submission=cur, user=liaison, subject=f"{marker}!", body="?")
     review_services.query_respond(query=side.query_answered, user=user, body="Because.")
+    # A flagged figure to explain (three records a side flag nothing by themselves).
+    CredibilityCell.objects.filter(submission=cur, table="level", category="UG").update(flagged=True)
     for someone in (user, approver):
         Token.objects.create(user=someone)
     assert not review_services.selectors.approval_refusals(submission=side.passed), "the world's upload approves"
