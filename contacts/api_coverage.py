@@ -18,7 +18,11 @@ class MeasureSerializer(serializers.Serializer):
     measure = serializers.ChoiceField(choices=[m for m, _ in coverage.MEASURES])
     label = serializers.CharField(required=False)
     count = serializers.IntegerField()
-    percent = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Of the graduates; truncated.")
+    percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        help_text="Of the graduates, rounded to 2 places (never 0.00 for some, nor 100.00 for fewer than all).",
+    )
     previous_count = serializers.IntegerField(allow_null=True, help_text="The previous cohort; null if none.")
     previous_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
     change = serializers.DecimalField(

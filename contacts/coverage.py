@@ -16,7 +16,7 @@ NUMHUS); a graduate missing from it counts as 4, not known. Each submission's fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
@@ -35,10 +35,16 @@ CENT = Decimal("0.01")
 
 
 def percent_of(count: int, total: int) -> Decimal:
-    """Truncated to 2 places, as the portal shows shares (1 in 300 is 0.33)."""
+    """Rounded to 2 places (11 of 13 is 84.62, 1 in 300 is 0.33), except that some but not all is
+    never shown as 0.00 or 100.00: a reader takes those for none and every graduate."""
     if total <= 0:
         return Decimal(0)
-    return (Decimal(count) * 100 / Decimal(total)).quantize(CENT, rounding=ROUND_DOWN)
+    percent = (Decimal(count) * 100 / Decimal(total)).quantize(CENT, rounding=ROUND_HALF_UP)
+    if count > 0 and percent == 0:
+        return CENT
+    if count < total and percent == 100:
+        return Decimal(100) - CENT
+    return percent
 
 
 @dataclass

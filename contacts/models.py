@@ -166,3 +166,20 @@ class SharedDetailReason(models.Model):
                 fields=["provider", "collection", "family", "normalised"], name="go_shared_reason_once"
             )
         ]
+
+    # The reasons that fit each kind of detail (a family landline is no reason for a shared email).
+    # Every Reason stays a valid stored value: the lists only narrow what is offered and accepted.
+    REASONS_FOR = {
+        DetailFamily.EMAIL: (Reason.FAMILY_EMAIL, Reason.SAME_PERSON, Reason.OTHER),
+        DetailFamily.PHONE: (Reason.FAMILY_LANDLINE, Reason.SAME_PERSON, Reason.OTHER),
+    }
+
+    @classmethod
+    def choices_for(cls, family: str, *, recorded: str = "") -> list[tuple[str, str]]:
+        """The (value, label) reasons offered for a shared email or phone. `recorded`: the reason
+        already recorded for the detail, kept in the list even if it does not fit (recorded before
+        the reasons were per kind), so that it is shown as it is rather than silently replaced."""
+        reasons = [*cls.REASONS_FOR.get(family, ())]
+        if recorded in cls.Reason.values and recorded not in reasons:
+            reasons.insert(0, cls.Reason(recorded))
+        return [(reason.value, reason.label) for reason in reasons]

@@ -66,6 +66,11 @@ class SharedDetail:
     def family_label(self) -> str:
         return DetailFamily(self.family).label
 
+    @property
+    def reason_choices(self) -> list[tuple[str, str]]:
+        """The reasons offered for this detail: those that fit an email or a phone."""
+        return SharedDetailReason.choices_for(self.family, recorded=self.reason.reason if self.reason else "")
+
 
 def _shared_values(submission: Submission, family: str | None = None) -> QuerySet:
     rows = ContactDetail.objects.filter(submission=submission).annotate(family=FAMILY_OF)

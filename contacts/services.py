@@ -77,6 +77,15 @@ def shared_reason_record(
     if reason == SharedDetailReason.Reason.OTHER and not note:
         raise ActionRefused('Explain the reason: a note is required for "Other".', code="note_required")
     current = _shared_in_current(provider=provider, collection=collection, family=family, normalised=normalised)
+    already = SharedDetailReason.objects.filter(
+        provider=provider, collection=collection, family=family, normalised=normalised
+    ).values_list("reason", flat=True)
+    # A reason that does not fit the kind of detail is refused, unless it is the one already recorded.
+    if reason not in dict(SharedDetailReason.choices_for(family, recorded=already.first() or "")):
+        label, kind = SharedDetailReason.Reason(reason).label, DetailFamily(family).label.lower()
+        raise ActionRefused(
+            f'"{label}" is not a reason for a shared {kind}: choose one from the list.', code="invalid_reason"
+        )
     with transaction.atomic():
         recorded, created = SharedDetailReason.objects.update_or_create(
             provider=provider,
@@ -164,6 +173,16 @@ def _check_can_change(*, provider, collection: Collection, user) -> Submission:
             code="no_submission",
         )
     return current
+
+
+def graduate_change_refusal(*, provider, collection: Collection, user) -> ActionRefused | None:
+    """Why the web form cannot change the graduates now (None: it can), for the screens to say so
+    instead of offering a form that saving would refuse: the same checks as a save makes."""
+    try:
+        _check_can_change(provider=provider, collection=collection, user=user)
+    except ActionRefused as refused:
+        return refused
+    return None
 
 
 def _submit(

@@ -25,7 +25,7 @@ from core.formatting import uk_datetime_text
 
 from . import selectors, services
 from .forms import GraduateForm
-from .models import DetailFamily, SharedDetailReason
+from .models import DetailFamily
 
 SHARED_HEADER = [
     "Detail type",
@@ -103,7 +103,6 @@ def shared_details(request, reference):
             "page": page,
             "query": query.urlencode(),
             "total": len(groups),
-            "reason_choices": SharedDetailReason.Reason.choices,
             "filters": filters,
             "reason_filter": request.GET.get("reason", ""),
             "filter_query": filter_query.urlencode(),
@@ -222,12 +221,22 @@ def _after_change(request, submission, what: str):
     return redirect("submission_detail", pk=submission.pk)
 
 
+def _change_context(request, collection, provider) -> dict:
+    """The graduate pages' context, with `refusal`: why saving would be refused now (no checked
+    file, an upload still running, the collection closed, not the provider's staff), so the page
+    says that instead of offering a form."""
+    return {
+        **_context(request, collection, provider),
+        "refusal": services.graduate_change_refusal(provider=provider, collection=collection, user=request.user),
+    }
+
+
 def _form_page(request, collection, provider, form, *, graduate=None, husid="", numhus=""):
     return render(
         request,
         "contacts/graduate_form.html",
         {
-            **_context(request, collection, provider),
+            **_change_context(request, collection, provider),
             **{"form": form, "graduate": graduate, "husid": husid, "numhus": numhus},
         },
     )
@@ -327,5 +336,5 @@ def graduate_delete(request, reference, husid, numhus):
     return render(
         request,
         "contacts/graduate_delete.html",
-        {**_context(request, collection, provider), "graduate": graduate},
+        {**_change_context(request, collection, provider), "graduate": graduate},
     )

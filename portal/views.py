@@ -11,7 +11,7 @@ from accounts.decorators import liaison_required
 from collections_app import kinds
 from collections_app import selectors as submission_selectors
 from collections_app import services as collection_services
-from collections_app.models import CollectionKind, Severity, SubmissionStatus
+from collections_app.models import CollectionKind, Severity, Stage, SubmissionStatus
 from contacts import selectors as contact_selectors
 from portal import dashboards
 from review.views import approval_panel
@@ -56,6 +56,26 @@ def liaison_home(request):
     )
 
 
+# What "Re-run the checks" runs after the rules, and what may have changed since, per stage a kind adds
+# (kinds.add_stage): a kind without them (contact details) runs the rules only.
+RERUN_STAGE_WORDS = {Stage.LINKING: "linking", Stage.CREDIBILITY: "credibility tables"}
+RERUN_CHANGES = (("a tolerance", None), ("threshold", Stage.CREDIBILITY), ("last year's data", Stage.LINKING))
+
+
+def _listed(items: list[str], last: str) -> str:
+    return f"{', '.join(items[:-1])} {last} {items[-1]}" if len(items) > 1 else items[0]
+
+
+def rerun_help(kind: str) -> str:
+    """The sentence beside "Re-run the checks", naming only the stages `kind` has."""
+    stages = [extra.stage for extra in kinds.stages_for(kind)]
+    runs = ["the rules", *(RERUN_STAGE_WORDS.get(stage, Stage(stage).label.lower()) for stage in stages)]
+    changes = [words for words, stage in RERUN_CHANGES if stage is None or stage in stages] + ["a rule"]
+    return (
+        f"Runs {_listed(runs, 'and')} again on the stored records, in place (after {_listed(changes, 'or')} changed)."
+    )
+
+
 @login_required
 @require_GET
 def submission_detail(request, pk):
@@ -97,6 +117,7 @@ def submission_detail(request, pk):
             "can_rerun": collection_services.submission_is_rerunnable(
                 submission=submission, user=request.user, current_id=review["current_submission_id"]
             ),
+            "rerun_help": rerun_help(kind),
             "can_reload": bool(submission.records_archived_at and submission.file)
             and submission.status == SubmissionStatus.SUPERSEDED
             and permissions.can_retry_for(request.user, submission.provider),

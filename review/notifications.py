@@ -10,7 +10,9 @@ Who gets what:
     submission_processed   the uploader, when the pipeline's verdict is in (passed, failed or rejected)
     query_raised           the provider's staff (users and approvers), when Liaison raises a query
                            or returns a collection (only Liaison raise queries)
+    query_reopened         the provider's staff, when Liaison reopen a query: it waits for them again
     query_answered         the liaison who raised the query, on each provider response
+    override_requested     every liaison (any of them may decide), when provider staff request an override
     override_decided       the provider staff member who requested the override
     submission_approved    every liaison (they sign off next) and the provider's other approvers
     signed_off             the provider's approvers
@@ -52,7 +54,9 @@ KINDS = {
             "submission_processed", "a file I uploaded has been processed (passed, failed or rejected)", PROVIDER_STAFF
         ),
         Kind("query_raised", "Liaison raise a query on our data or return a collection", PROVIDER_STAFF),
+        Kind("query_reopened", "Liaison reopen a query: it waits for our response again", PROVIDER_STAFF),
         Kind("query_answered", "a provider responds to a query I raised", (Role.LIAISON,)),
+        Kind("override_requested", "a provider requests an override of a warning tolerance", (Role.LIAISON,)),
         Kind("override_decided", "Liaison decide on an override I requested", PROVIDER_STAFF),
         Kind(
             "submission_approved",

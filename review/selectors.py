@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Provider
-from collections_app.models import CURRENT_STATUSES, Collection, Submission, SubmissionStatus
+from collections_app.models import CURRENT_STATUSES, Collection, CollectionKind, Submission, SubmissionStatus
 from collections_app.rules import all_rules, get_rule
 from collections_app.selectors import WarningCount, current_submission, warning_counts
+from contacts.models import Graduate
 from core.formatting import uk_datetime_text
 from credibility.models import CredibilityCell
+from student_record.models import Instance
 
 from .models import (
     Approval,
@@ -50,12 +52,14 @@ CENT = Decimal("0.01")
 
 
 def percent_of(count: int, records: int) -> Decimal:
-    """`count` as a percentage of `records`, truncated to 2 places (1 in 300 is 0.33, never 0.34).
-    For display only: whether a share is within a tolerance or override is decided exactly
-    (share_within), so truncation never lets a share pass a limit it exceeds."""
+    """`count` as a percentage of `records`, rounded to 2 places (1 in 300 is 0.33, 2 in 300 is 0.67),
+    but fewer than all never shown as 100.00 (percent_text says "under 0.01%" for a share that rounds
+    to 0.00). For display only: whether a share is within a tolerance or override is decided exactly
+    (share_within), so rounding never lets a share pass a limit it exceeds."""
     if records <= 0:
         return Decimal(100) if count else Decimal(0)
-    return (Decimal(count) * 100 / Decimal(records)).quantize(CENT, rounding=ROUND_DOWN)
+    percent = (Decimal(count) * 100 / Decimal(records)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(100) - CENT if count < records and percent == 100 else percent
 
 
 def percent_needed(count: int, records: int) -> Decimal:
@@ -775,6 +779,23 @@ def queries_for(*, user, provider=None, collection=None, submission=None, status
     if status:
         queryset = queryset.filter(status=status)
     return queryset
+
+
+# Per kind, the stored rows a query's HUSID and NUMHUS name: one per HUSID and NUMHUS, indexed on
+# (submission, husid, numhus).
+QUERY_RECORDS = {CollectionKind.STUDENT_RECORD: Instance, CollectionKind.CONTACT_DETAILS: Graduate}
+
+
+def record_in_submission(*, submission: Submission, husid: str, numhus: str = "") -> bool | None:
+    """Whether the submission's stored records include HUSID `husid` (with NUMHUS `numhus`, if
+    given); None for a kind whose records review does not know."""
+    model = QUERY_RECORDS.get(submission.collection.kind)
+    if model is None:
+        return None
+    rows = model.objects.filter(submission=submission.pk, husid=husid)
+    if numhus:
+        rows = rows.filter(numhus=numhus)
+    return rows.exists()
 
 
 def query_messages(*, query: Query) -> QuerySet[QueryMessage]:

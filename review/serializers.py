@@ -92,8 +92,13 @@ class QueryCreateSerializer(serializers.Serializer):
     subject = serializers.CharField(max_length=200)
     body = serializers.CharField()
     rule_code = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    husid = serializers.CharField(max_length=13, required=False, allow_blank=True, default="")
-    numhus = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    # Checked by the service, as the web form's are (format, and a record of the submission): one set of refusals.
+    husid = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="A record's HUSID (13 digits), or empty."
+    )
+    numhus = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="The record's NUMHUS, with its HUSID, or empty."
+    )
     blocks_approval = serializers.BooleanField(required=False, default=False)
 
 

@@ -46,6 +46,7 @@ user preference (on unless turned off); also claimed as ReminderSent rows, so ne
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.mail import send_mail
@@ -365,6 +366,10 @@ def override_request(*, submission: Submission, code: str, percent, justificatio
         permissions.is_staff_of(user, submission.provider),
         "Only the provider's own staff can request an override.",
     )
+    # The submission's state first: no point correcting the form on an upload that cannot have one.
+    _check_not_closed(submission.collection, "overrides can no longer be requested.")
+    if submission.status not in (*COMPLETED, SubmissionStatus.APPROVED):
+        raise ActionRefused("Request overrides on the current upload: open the latest submission.", code="not_current")
     justification = _require_text(
         justification, "Give a justification: say why the data is right as it is.", "justification_required"
     )
@@ -376,9 +381,6 @@ def override_request(*, submission: Submission, code: str, percent, justificatio
         raise ActionRefused(
             "The percentage of records affected must be above 0 and at most 100.", code="invalid_percent"
         )
-    _check_not_closed(submission.collection, "overrides can no longer be requested.")
-    if submission.status not in (*COMPLETED, SubmissionStatus.APPROVED):
-        raise ActionRefused("Request overrides on the current upload: open the latest submission.", code="not_current")
     rule = get_rule(code)
     counts = warning_counts(submission=submission).get(code)
     if rule is None or rule.is_error or counts is None or counts.outstanding <= 0:
@@ -419,6 +421,15 @@ def override_request(*, submission: Submission, code: str, percent, justificatio
         summary=f"Override requested for check {code} ({percent}% of records)",
         submission=submission,
         details={"override": override.pk, "code": code, "percent": str(percent), "justification": justification},
+    )
+    notifications.notify(
+        kind="override_requested",
+        key=f"override-requested:{override.pk}",
+        # No liaison owns a provider: any of them may decide.
+        users=notifications.liaison_staff(),
+        context={"override": override, "provider": submission.provider, "collection": submission.collection},
+        path=f"{reverse('override_list')}?provider={submission.provider.ukprn}",
+        submission=submission,
     )
     return override
 
@@ -482,6 +493,39 @@ def approved_rerun_check(*, submission: Submission, was: str) -> bool:
     return no_longer
 
 
+# A query's record as the XSDs define it: HUSID 13 digits, NUMHUS 1-20 characters with no XML
+# whitespace (compared as an exact string). ASCII digits only: Python's \d takes any script's.
+HUSID_FORMAT = re.compile(r"[0-9]{13}")
+NUMHUS_FORMAT = re.compile(r"[^ \t\r\n]{1,20}")
+
+
+def _query_record(*, submission: Submission, husid: str, numhus: str) -> tuple[str, str]:
+    """The HUSID and NUMHUS a query is pinned to, checked: well formed and a record of the submission."""
+    husid, numhus = (husid or "").strip(), (numhus or "").strip()
+    if not husid and not numhus:
+        return "", ""
+    if not husid:
+        raise ActionRefused(
+            "Give the record's HUSID with its NUMHUS, or leave both empty to ask about the whole submission.",
+            code="husid_required",
+        )
+    if not HUSID_FORMAT.fullmatch(husid):
+        raise ActionRefused("A HUSID is 13 digits: copy it from the record, or leave it empty.", code="invalid_husid")
+    if numhus and not NUMHUS_FORMAT.fullmatch(numhus):
+        raise ActionRefused(
+            "A NUMHUS is 1 to 20 characters with no spaces: copy it from the record, or leave it empty.",
+            code="invalid_numhus",
+        )
+    if selectors.record_in_submission(submission=submission, husid=husid, numhus=numhus) is False:
+        record = f"HUSID {husid}" + (f" and NUMHUS {numhus}" if numhus else "")
+        raise ActionRefused(
+            f"Submission {submission.pk} has no record with {record}: check the record, or leave HUSID and "
+            "NUMHUS empty to ask about the whole submission.",
+            code="record_not_found",
+        )
+    return husid, numhus
+
+
 def query_raise(
     *,
     submission: Submission,
@@ -494,10 +538,12 @@ def query_raise(
     blocks_approval: bool = False,
     kind: str = QueryKind.QUERY,
 ) -> Query:
-    """Liaison raises a query on a submission, optionally pinned to a rule or a record (HUSID/NUMHUS)."""
+    """Liaison raises a query on a submission, optionally pinned to a rule or a record (HUSID/NUMHUS,
+    which must be one of the submission's records)."""
     permissions.require(permissions.is_liaison(user), "Only Liaison can raise a query.")
     subject = _require_text(subject, "Give the query a subject.", "subject_required")
     body = _require_text(body, "Write the query: say what the provider should check.", "body_required")
+    husid, numhus = _query_record(submission=submission, husid=husid, numhus=numhus)
     now = timezone.now()
     with transaction.atomic():
         query = Query.objects.create(
@@ -507,8 +553,8 @@ def query_raise(
             kind=kind,
             subject=subject[:200],
             rule_code=(rule_code or "").strip()[:32],
-            husid=(husid or "").strip()[:13],
-            numhus=(numhus or "").strip()[:20],
+            husid=husid,
+            numhus=numhus,
             blocks_approval=blocks_approval,
             raised_by=user,
             raised_at=now,
@@ -555,6 +601,21 @@ def _query_move(*, query: Query, user, body: str, kind: str, from_statuses, to_s
                 kind="query_answered",
                 key=f"query-answered:{message.pk}",
                 users=[query.raised_by],
+                context={
+                    "query": query,
+                    "message": message,
+                    "provider": query.provider,
+                    "collection": query.collection,
+                },
+                path=reverse("query_detail", args=[query.pk]),
+                submission=query.submission,
+            )
+        elif kind == QueryMessageKind.REOPENED:
+            # The query waits for the provider again (and may block approval): tell whoever a raised one tells.
+            notifications.notify(
+                kind="query_reopened",
+                key=f"query-reopened:{message.pk}",
+                users=notifications.provider_staff(query.provider_id),
                 context={
                     "query": query,
                     "message": message,

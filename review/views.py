@@ -172,8 +172,13 @@ OVERRIDE_SORTS = {
 def override_list(request):
     status = request.GET.get("status", OverrideStatus.PENDING)
     provider = request.GET.get("provider", "")
+    providers = permissions.visible_providers(request.user)
     order_by, sort = resolve_sort(request.GET.get("sort", ""), allowed=OVERRIDE_SORTS, default="-requested")
     overrides = selectors.overrides_visible_to(user=request.user)
+    unknown_provider = ""
+    if provider and not providers.filter(ukprn=provider).exists():
+        # A mistyped or stale link: list every provider's, as the picker then shows, and say so.
+        unknown_provider, provider = provider, ""
     if provider:
         overrides = overrides.filter(provider__ukprn=provider)
     if status in OverrideStatus.values:
@@ -187,7 +192,8 @@ def override_list(request):
             "status": status,
             "statuses": OverrideStatus.choices,
             "provider": provider,
-            "providers": permissions.visible_providers(request.user),
+            "unknown_provider": unknown_provider,
+            "providers": providers,
             "query": _without_page(request),
             "active_sorts": [sort],
         },

@@ -234,6 +234,11 @@ def _newer_upload_done(submission: Submission) -> bool:
     ).exists()
 
 
+def _counts_text(errors: int, warnings: int) -> str:
+    """The stage message's counts, singular for one: "0 errors, 1 warning"."""
+    return f"{errors:,} error{'' if errors == 1 else 's'}, {warnings:,} warning{'' if warnings == 1 else 's'}"
+
+
 def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages_message: str, timings) -> None:
     errors, warnings = _failure_totals(submission)
     if submission.records_archived_at is not None:
@@ -259,7 +264,7 @@ def _finish(submission: Submission, kind: kinds.RecordKind, task_id: str, stages
         newer_done = _newer_upload_done(submission)
         # An upload that finishes after a newer one is already out of date.
         status = SubmissionStatus.SUPERSEDED if newer_done else verdict
-        message = f"{'Failed' if errors else 'Passed'}: {errors:,} errors, {warnings:,} warnings."
+        message = f"{'Failed' if errors else 'Passed'}: {_counts_text(errors, warnings)}."
         if stages_message:
             message += " " + stages_message
         now = timezone.now()
@@ -311,7 +316,7 @@ def _finish_rerun(submission: Submission, task_id: str, timings) -> None:
         else:
             newer_done = _newer_upload_done(submission)
             status = SubmissionStatus.SUPERSEDED if newer_done else verdict
-        message = f"Re-run: {'failed' if errors else 'passed'}: {errors:,} errors, {warnings:,} warnings."
+        message = f"Re-run: {'failed' if errors else 'passed'}: {_counts_text(errors, warnings)}."
         if was == SubmissionStatus.APPROVED and errors:
             message += " Approved data no longer passes."
         Submission.objects.filter(pk=submission.pk).update(
@@ -351,7 +356,7 @@ def _finish_reload(submission: Submission, task_id: str, errors: int, warnings: 
             progress=100,
             error_count=errors,
             warning_count=warnings,
-            stage_message=f"Re-loaded: {errors:,} errors, {warnings:,} warnings."[:300],
+            stage_message=f"Re-loaded: {_counts_text(errors, warnings)}."[:300],
             finished_at=timezone.now(),
             records_archived_at=None,
         )

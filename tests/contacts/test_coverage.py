@@ -68,8 +68,26 @@ def test_counts(cohort):
     result = coverage.coverage_for(submission=cohort["submission"])
     total = result.current.total
     assert (total.graduates, total.personal_email, total.mobile, total.any_contact, total.nothing) == (6, 1, 2, 4, 2)
-    assert str(total.percent("personal_email")) == "16.66"  # truncated, never rounded up
-    assert str(total.percent("any_contact")) == "66.66"
+    assert str(total.percent("personal_email")) == "16.67"  # rounded, not truncated
+    assert str(total.percent("any_contact")) == "66.67"
+
+
+@pytest.mark.parametrize(
+    ("count", "total", "shown"),
+    [
+        (11, 13, "84.62"),  # the tester's example: 84.615...%, was truncated to 84.61
+        (1, 300, "0.33"),
+        (2, 300, "0.67"),
+        (1, 8, "12.50"),
+        (0, 13, "0.00"),
+        (13, 13, "100.00"),
+        (1, 100_000, "0.01"),  # some graduates are never shown as none
+        (99_999, 100_000, "99.99"),  # nor fewer than all as every one
+        (0, 0, "0"),
+    ],
+)
+def test_percentages_are_rounded_to_two_places(count, total, shown):
+    assert str(coverage.percent_of(count, total)) == shown
 
 
 def test_by_homeeuos(cohort):
@@ -87,7 +105,7 @@ def test_previous_cohort_comparison(cohort):
     assert (previous.graduates, previous.personal_email, previous.nothing) == (2, 1, 1)
     rows = {row["measure"]: row for row in coverage.measure_rows(result)}
     assert str(rows["personal_email"]["previous_percent"]) == "50.00"
-    assert str(rows["personal_email"]["change"]) == "-33.34"
+    assert str(rows["personal_email"]["change"]) == "-33.33"
 
 
 def test_previous_cohort_of_a_is_d_of_the_year_before(db):

@@ -255,7 +255,10 @@ def test_adding_a_population_graduate_not_in_the_file(client, provider, provider
     assert f"{add}?husid={NEW}&amp;numhus=1" in page
     assert f'value="{NEW}"' in client.get(add, {"husid": NEW, "numhus": "1"}).content.decode()
     client.post(add, {"husid": NEW, "numhus": "1", "email_1": "missing@example.com"})
-    assert _read(Submission.objects.latest("pk"))[-1] == (NEW, "1", "", (("EMAIL", "missing@example.com"),))
+    added = Submission.objects.latest("pk")
+    assert _read(added)[-1] == (NEW, "1", "", (("EMAIL", "missing@example.com"),))
+    added.status = "rejected"  # no longer in flight (while it is, the page says to wait instead)
+    added.save(update_fields=["status"])
     # Someone already in the file is changed, not added twice.
     again = client.post(add, {"husid": FIRST, "numhus": "1", "email_1": "x@example.com"})
     assert again.status_code == 200 and "already in the file" in again.content.decode()
@@ -267,6 +270,51 @@ def test_delete_asks_first_then_submits(client, provider_user, current):
     assert "Delete and check" in client.get(url).content.decode()
     client.post(url)
     assert [g[0] for g in _read(Submission.objects.latest("pk"))] == [FIRST, SECOND]
+
+
+def test_without_a_checked_file_the_add_page_says_to_upload_one_instead_of_the_form(client, provider, provider_user):
+    collection = contact_collection()
+    SubmissionFactory(provider=provider, collection=collection, uploaded_by=provider_user, status="rejected")
+    client.force_login(provider_user)
+    url = reverse("graduate_new", args=[collection.reference])
+    with contact_kind_registered():
+        page = client.get(url, {"husid": NEW, "numhus": "1"}).content.decode()
+        assert f"There is no checked contact details file for {collection.reference} yet: upload one first." in page
+        assert f'href="{reverse("collection_detail", args=[collection.reference])}#upload-form"' in page
+        assert 'name="husid"' not in page and "Add and check" not in page
+        listed = client.get(reverse("graduate_list", args=[collection.reference])).content.decode()
+        assert f'href="{reverse("collection_detail", args=[collection.reference])}#upload-form"' in listed
+        # Saving is still refused, as before: nothing is submitted.
+        response = client.post(url, {"husid": NEW, "numhus": "1", "email_1": "new@example.com"}, follow=True)
+    assert "upload one first" in response.content.decode()
+    assert Submission.objects.count() == 1
+
+
+def test_while_an_upload_is_processing_the_pages_say_so_instead_of_the_forms(client, provider, provider_user, current):
+    running = SubmissionFactory(
+        provider=provider, collection=current.collection, uploaded_by=provider_user, status="processing"
+    )
+    client.force_login(provider_user)
+    reference = current.collection.reference
+    edit = client.get(reverse("graduate_edit", args=[reference, FIRST, "1"])).content.decode()
+    new = client.get(reverse("graduate_new", args=[reference])).content.decode()
+    delete = client.get(reverse("graduate_delete", args=[reference, FIRST, "1"])).content.decode()
+    waiting = f"Submission {running.pk} is still being processed. Wait for its result, then try again."
+    assert all(waiting in page for page in (edit, new, delete))
+    assert "Save and check" not in edit and "Add and check" not in new and "Delete and check" not in delete
+    assert "A@Example.com" in edit  # the graduate as stored is still shown
+
+
+def test_a_closed_collection_shows_the_graduate_without_the_forms(client, provider_user, current):
+    collection = current.collection
+    collection.approval_deadline = timezone.now() - timedelta(minutes=1)
+    collection.save()
+    client.force_login(provider_user)
+    edit = client.get(reverse("graduate_edit", args=[collection.reference, FIRST, "1"])).content.decode()
+    delete = client.get(reverse("graduate_delete", args=[collection.reference, FIRST, "1"])).content.decode()
+    assert "Save and check" not in edit and "Delete and check" not in delete
+    assert all("uploads are no longer accepted" in page for page in (edit, delete))
+    assert "A@Example.com" in edit
 
 
 # -- API -----------------------------------------------------------------------------------------

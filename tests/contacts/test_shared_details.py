@@ -1,6 +1,8 @@
 """Shared contact details: grouping, reasons (record, remove, refusals, audit, carried forward),
 the page (provider, liaison, filters, CSV) and the API."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -131,6 +133,8 @@ def test_a_reason_is_removed_and_audited(provider, provider_user, contacts):
         ({"normalised": "family@example.com", "family": "phone"}, "not_shared"),  # shared as an email, not a phone
         ({"reason": "other", "note": "  "}, "note_required"),
         ({"reason": "because"}, "invalid_reason"),
+        ({"reason": "family_landline"}, "invalid_reason"),  # a landline is no reason for a shared email
+        ({"normalised": "+441242123456", "family": "phone", "reason": "family_email"}, "invalid_reason"),
     ],
 )
 def test_reasons_that_cannot_be_recorded(provider, provider_user, contacts, change, code):
@@ -197,6 +201,45 @@ def test_the_page_lists_shared_details_and_records_a_reason(client, provider_use
     assert "family@example.com" in filtered and "+441242123456" not in filtered
     client.post(url, {"family": "email", "normalised": "family@example.com", "remove": "1"})
     assert not SharedDetailReason.objects.exists()
+
+
+def _offered(page: str, normalised: str) -> list[str]:
+    """The reason values offered in the dropdown of the shared detail `normalised`."""
+    section = next(s for s in page.split('<section class="shared-detail"')[1:] if f'value="{normalised}"' in s)
+    select = re.search(r'<select id="reason-\d+" name="reason".*?</select>', section, re.S).group(0)
+    return re.findall(r'<option value="([^"]+)"', select)
+
+
+def test_each_kind_of_detail_is_offered_the_reasons_that_fit_it(client, provider, provider_user, contacts):
+    collection, _ = contacts
+    client.force_login(provider_user)
+    page = client.get(reverse("shared_details", args=[collection.reference])).content.decode()
+    assert _offered(page, "family@example.com") == ["family_email", "same_person", "other"]
+    assert _offered(page, "+441242123456") == ["family_landline", "same_person", "other"]
+    refused = client.post(
+        reverse("shared_details", args=[collection.reference]),
+        {"family": "email", "normalised": "family@example.com", "reason": "family_landline"},
+        follow=True,
+    )
+    message = html.unescape(refused.content.decode())
+    assert '"Family members sharing a landline" is not a reason for a shared email: choose one' in message
+    assert not SharedDetailReason.objects.exists()
+
+
+def test_a_reason_recorded_before_reasons_were_per_kind_stays_shown_and_can_be_kept(provider, provider_user, contacts):
+    collection, submission = contacts
+    SharedDetailReason.objects.create(
+        provider=provider,
+        collection=collection,
+        family="email",
+        normalised="family@example.com",
+        reason="family_landline",
+        recorded_by=provider_user,
+    )
+    [group] = [g for g in selectors.shared_details(submission=submission) if g.family == "email"]
+    assert [value for value, _ in group.reason_choices] == ["family_landline", "family_email", "same_person", "other"]
+    _record(provider, collection, provider_user, reason="family_landline", note="Their parents' address")
+    assert SharedDetailReason.objects.get().note == "Their parents' address"
 
 
 def test_liaison_see_a_providers_page_and_reasons_but_cannot_record(client, provider, provider_user, liaison, contacts):

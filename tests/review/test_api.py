@@ -8,6 +8,7 @@ from review.models import Query
 
 from ..factories import ApproverFactory
 from ..review_helpers import add_warnings, make_submission, temporary_rule
+from .records import add_student_record
 
 
 def as_user(user) -> APIClient:
@@ -63,6 +64,7 @@ def test_overrides_request_list_and_decide(submission, provider_user, approver, 
 
 
 def test_queries(submission, provider_user, liaison, other_user):
+    add_student_record(submission, "9811681234562")
     create = {"submission": submission.pk, "subject": "Check 5b", "body": "Please confirm.", "rule_code": "5b",
               "husid": "9811681234562", "numhus": "1", "blocks_approval": True}  # fmt: skip
     assert as_user(provider_user).post("/api/v1/queries/", create, format="json").status_code == 403
@@ -89,6 +91,22 @@ def test_queries(submission, provider_user, liaison, other_user):
     listed = as_user(liaison).get("/api/v1/queries/", {"status": "closed", "collection": "C23051"}).json()
     assert [q["id"] for q in listed["results"]] == [query["id"]]
     assert as_user(liaison).post(url + "accept/").json()["code"] == "wrong_state"
+
+
+def test_a_query_on_no_record_is_refused_as_on_the_web(submission, liaison):
+    add_student_record(submission, "9811681234562")
+    create = {"submission": submission.pk, "subject": "This record", "body": "Please check."}
+    for husid, numhus, code in (
+        ("<b>x</b>", "", "invalid_husid"),
+        ("98116812345620", "", "invalid_husid"),  # the service's refusal, not a field length error
+        ("9811681234562", "=1+1", "record_not_found"),
+        ("", "1", "husid_required"),
+    ):
+        response = as_user(liaison).post("/api/v1/queries/", {**create, "husid": husid, "numhus": numhus})
+        assert response.status_code == 400 and response.json()["code"] == code, (husid, response.json())
+    refused = as_user(liaison).post("/api/v1/queries/", {**create, "husid": "x"}).json()
+    assert refused["detail"] == "A HUSID is 13 digits: copy it from the record, or leave it empty."  # the web's words
+    assert not Query.objects.exists()
 
 
 def test_sign_off_and_return(provider, collection, submission, approver, provider_user, liaison, other_user):

@@ -281,6 +281,27 @@ def test_override_request_refusals(provider, provider_user, liaison, other_user,
     assert OverrideRequest.objects.count() == 1
 
 
+def test_override_request_refuses_for_the_submission_state_before_the_form(provider, provider_user, october, tst1):
+    superseded = make_submission(provider, october, status="superseded")
+    add_warnings(superseded, "TST1", 10)
+
+    def request(submission, **kw):
+        args = {"code": "TST1", "percent": "abc", "justification": "", "user": provider_user}
+        return lambda: services.override_request(submission=submission, **{**args, **kw})
+
+    current = make_submission(provider, october)
+    add_warnings(current, "TST1", 10)
+    with time_machine.travel(london(2024, 10, 1, 12), tick=False):
+        # Correcting the percentage or the justification would not help: say what would.
+        assert refused_code(request(superseded)) == "not_current"
+        assert refused_code(request(superseded, percent="200", justification="Why.")) == "not_current"
+        assert refused_code(request(current)) == "justification_required"
+        assert refused_code(request(current, justification="Why.")) == "invalid_percent"
+    with time_machine.travel(london(2024, 11, 4, 17, 0), tick=False):
+        assert refused_code(request(current)) == "collection_closed"
+    assert not OverrideRequest.objects.exists()
+
+
 def test_override_not_needed_within_tolerance(provider, provider_user, collection, tst1):
     submission = make_submission(provider, collection)
     add_warnings(submission, "TST1", 2)

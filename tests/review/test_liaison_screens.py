@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from core.formatting import uk_datetime_text
 from review import services
+from review.models import OverrideRequest
 
 from ..factories import CollectionFactory, ProviderFactory, UserFactory
 from ..review_helpers import make_submission
@@ -186,6 +188,56 @@ def test_override_list_is_paginated_and_sortable(client, liaison, busy):
     assert len(page) == 50 and page.paginator.count == 65
     assert "?status=all&amp;sort=code&page=2" in response.content.decode()
     assert len(client.get(reverse("override_list"), {"status": "all", "page": 2}).context["page"]) == 15
+
+
+def _override(provider, collection, user, code="OV.W1"):
+    return OverrideRequest.objects.create(
+        submission=make_submission(provider, collection), provider=provider, collection=collection, code=code,
+        percent=5, justification="Known.", requested_by=user,
+    )  # fmt: skip
+
+
+NOTHING_WAITING = "No override requests are waiting for a decision."
+NO_MATCH = "No override requests match these filters: choose another provider or status."
+
+
+def test_override_list_says_when_the_filters_match_nothing(client, provider, other_provider, approver, liaison):
+    collection = CollectionFactory()
+    override = _override(provider, collection, approver)
+    client.force_login(liaison)
+    url = reverse("override_list")
+    # A provider with nothing pending: the filter matches nothing, which is not "nothing is waiting".
+    page = client.get(url, {"provider": other_provider.ukprn}).content.decode()
+    assert NO_MATCH in page and NOTHING_WAITING not in page
+    assert f'<option value="{other_provider.ukprn}" selected>' in page
+    page = client.get(url, {"status": "refused"}).content.decode()
+    assert NO_MATCH in page and NOTHING_WAITING not in page
+    assert "OV.W1" in client.get(url, {"provider": provider.ukprn}).content.decode()
+    # Once decided, nothing is waiting for anyone: that is what the unfiltered list says.
+    services.override_decide(override=override, approve=True, message="", user=liaison)
+    page = client.get(url).content.decode()
+    assert NOTHING_WAITING in page and NO_MATCH not in page
+
+
+@pytest.mark.parametrize("unknown", ["abc", "99999999", "<b>x</b>"])
+def test_an_unknown_provider_in_the_override_list_is_no_filter_and_said(
+    client, provider, other_provider, approver, liaison, unknown
+):
+    collection = CollectionFactory()
+    _override(provider, collection, approver, code="OV.MINE")
+    _override(other_provider, collection, approver, code="OV.THEIRS")
+    client.force_login(liaison)
+    response = client.get(reverse("override_list"), {"provider": unknown})
+    page = response.content.decode()
+    # What the picker shows ("All providers") is what is listed, and the page says why.
+    assert response.context["page"].paginator.count == 2
+    assert "OV.MINE" in page and "OV.THEIRS" in page and "2 requests." in page
+    assert " selected>" not in page.split('id="o-provider"')[1].split("</select>")[0]
+    assert f"No provider has UKPRN {escape(unknown)}, so the requests of all providers are shown" in page
+    assert "<b>x</b>" not in page
+    # A known provider is a filter, with no such notice.
+    page = client.get(reverse("override_list"), {"provider": provider.ukprn}).content.decode()
+    assert "OV.MINE" in page and "OV.THEIRS" not in page and 'id="unknown-provider"' not in page
 
 
 def test_a_late_approval_is_flagged_in_the_submission_history_and_on_the_dashboard(client, provider, approver):

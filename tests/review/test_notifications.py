@@ -16,7 +16,7 @@ from review.models import NotificationPreference, OverrideRequest, ReminderSent,
 from student_record.sample_data import write_student_record
 
 from ..factories import ApproverFactory, LiaisonFactory
-from ..review_helpers import make_submission
+from ..review_helpers import add_warnings, make_submission, temporary_rule
 
 
 class Broken:
@@ -135,9 +135,70 @@ def test_a_query_goes_to_the_providers_staff_and_its_answer_to_the_liaison_who_r
     # A second response is another event: another email.
     run(lambda: services.query_reopen(query=query, user=liaison, body="And the rest?"))
     run(lambda: services.query_respond(query=query, user=approver, body="All confirmed."))
-    assert sent_to() == [{liaison.email}, {liaison.email}]
+    assert sent_to("responded to your query") == [{liaison.email}, {liaison.email}]
     assert len(notified("query_raised")) == 1 and len(notified("query_answered")) == 2
     assert notified("query_raised")[0].details["recipients"] == 2
+
+
+def test_a_reopened_query_goes_back_to_the_providers_staff(
+    provider, provider_user, approver, other_user, liaison, collection, run, base_url
+):
+    submission = make_submission(provider, collection, uploaded_by=provider_user)
+    query = services.query_raise(
+        submission=submission, user=liaison, subject="Check 5b", body="Please confirm.", blocks_approval=True
+    )
+    services.query_respond(query=query, user=provider_user, body="Confirmed.")
+    mail.outbox.clear()
+    run(lambda: services.query_reopen(query=query, user=liaison, body="Two records are still wrong."))
+    # Whoever a raised query goes to: the provider's users and approvers, not liaison or another provider.
+    assert recipients() == {provider_user.email, approver.email} and len(mail.outbox) == 2
+    message = mail.outbox[0]
+    assert "reopened a query" in message.subject and "Check 5b" in message.subject
+    assert f"{base_url}/queries/{query.pk}/" in message.body
+    assert "waiting for your response again" in message.body and "must be answered before" in message.body
+    [event] = notified("query_reopened")
+    assert event.details["recipients"] == 2 and event.submission_id == submission.pk
+
+    # The same preference mechanism: a user who turned it off is not sent it.
+    wanted = [kind.code for kind in notifications.kinds_for(provider_user) if kind.code != "query_reopened"]
+    services.notification_preferences_set(user=provider_user, enabled=wanted)
+    services.query_respond(query=query, user=provider_user, body="Fixed now.")
+    mail.outbox.clear()
+    run(lambda: services.query_reopen(query=query, user=liaison, body="One left."))
+    assert sent_to() == [{approver.email}]
+    # Accepting (closing) a query asks nothing more of the provider: no email.
+    mail.outbox.clear()
+    run(lambda: services.query_accept(query=query, user=liaison))
+    assert mail.outbox == []
+
+
+def test_an_override_request_goes_to_every_liaison(
+    provider, provider_user, approver, liaison, collection, run, base_url
+):
+    other_liaison = LiaisonFactory()
+    services.notification_preferences_set(user=other_liaison, enabled=["query_answered", "submission_approved"])
+    submission = make_submission(provider, collection, uploaded_by=provider_user)
+    with temporary_rule("TSTN", percent=5):
+        add_warnings(submission, "TSTN", 10)
+        # A refused request asks liaison for nothing.
+        with pytest.raises(services.ActionRefused):
+            run(lambda: services.override_request(
+                submission=submission, code="TSTN", percent=1, justification="Right.", user=provider_user
+            ))  # fmt: skip
+        assert mail.outbox == []
+        override = run(
+            lambda: services.override_request(
+                submission=submission, code="TSTN", percent=10, justification="Right as it is.", user=provider_user
+            )
+        )
+    # Every liaison who has not turned it off (other_liaison has); never the provider's staff.
+    assert sent_to() == [{liaison.email}]
+    message = mail.outbox[0]
+    assert "requested an override for check TSTN" in message.subject and provider.name in message.subject
+    assert f"{base_url}/overrides/?provider={provider.ukprn}" in message.body
+    assert f"submission {submission.pk}" in message.body and "10.00% of records" in message.body
+    [event] = notified("override_requested")
+    assert event.details["key"] == f"notify:override-requested:{override.pk}"
 
 
 def test_an_override_decision_goes_to_the_requester(provider, provider_user, approver, liaison, collection, run):
@@ -261,7 +322,9 @@ def test_the_account_page_offers_the_kinds_of_the_role_and_saves_them(client, ap
     response = client.post(reverse("notification_preferences"), {"kind": ["signed_off", "query_raised"]})
     assert response.status_code == 302 and response.url == reverse("account")
     off = set(NotificationPreference.objects.filter(user=approver, enabled=False).values_list("kind", flat=True))
-    assert off == {"submission_processed", "override_decided", "submission_approved", "sign_off_reopened"}
+    assert off == {
+        "submission_processed", "query_reopened", "override_decided", "submission_approved", "sign_off_reopened",
+    }  # fmt: skip
     page = client.get(reverse("account")).content.decode()
     assert 'value="signed_off" checked' in page and 'value="submission_processed">' in page
     assert "Some emails are turned off" in page
@@ -270,6 +333,7 @@ def test_the_account_page_offers_the_kinds_of_the_role_and_saves_them(client, ap
     client.force_login(liaison)
     page = client.get(reverse("account")).content.decode()
     assert 'value="query_answered" checked' in page and 'value="submission_processed"' not in page
+    assert 'value="override_requested" checked' in page and 'value="query_reopened"' not in page
 
 
 def test_the_upload_form_warns_before_uploading_over_a_signed_off_collection(

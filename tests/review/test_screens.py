@@ -9,6 +9,7 @@ from review import selectors, services
 from review.models import OverrideRequest, Query, QueryStatus
 
 from ..review_helpers import add_warnings, make_submission, temporary_rule
+from .records import add_student_record
 
 
 @pytest.fixture
@@ -90,6 +91,7 @@ def test_provider_user_is_told_an_approver_must_approve(client, provider, provid
 
 def test_query_cycle_through_the_screens(client, provider, provider_user, approver, liaison, collection):
     submission = make_submission(provider, collection)
+    add_student_record(submission, "1234567890123")
     client.force_login(liaison)
     response = client.post(
         reverse("query_raise", args=[submission.pk]),
@@ -136,6 +138,25 @@ def test_query_cycle_through_the_screens(client, provider, provider_user, approv
     thread = _page(client, reverse("query_detail", args=[query.pk]))
     for text in ("Please check MODE", "Corrected in the next upload.", "Still two records wrong.", "Both fixed."):
         assert text in thread
+
+
+def test_a_query_on_no_record_of_the_submission_is_refused_with_a_message(client, provider, liaison, collection):
+    submission = make_submission(provider, collection)
+    add_student_record(submission, "9811681234562", "1")
+    client.force_login(liaison)
+    url = reverse("query_raise", args=[submission.pk])
+    form = {"subject": "This record", "body": "Please check."}
+    response = client.post(url, {**form, "husid": "<b>x</b>", "numhus": "=1+1"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("submission_detail", args=[submission.pk])
+    assert _messages(response) == ["A HUSID is 13 digits: copy it from the record, or leave it empty."]
+    response = client.post(url, {**form, "husid": "9811681234562", "numhus": "=1+1"}, follow=True)
+    assert _messages(response) == [
+        f"Submission {submission.pk} has no record with HUSID 9811681234562 and NUMHUS =1+1: check the record, "
+        "or leave HUSID and NUMHUS empty to ask about the whole submission."
+    ]
+    assert not Query.objects.exists()
+    client.post(url, {**form, "husid": "9811681234562", "numhus": "1"})
+    assert Query.objects.get().numhus == "1"
 
 
 def test_another_providers_things_are_not_found(client, provider, other_user, liaison, approver, collection):

@@ -1,5 +1,5 @@
 """Warning tolerances per rule per collection (issue 12, item 6): liaison's stored tolerance beats
-the rule's code default, approval follows it, shares are shown truncated but compared exactly,
+the rule's code default, approval follows it, shares are shown rounded but compared exactly,
 zero reads as "any warning blocks", the screen and API are liaison-only for writes, and every
 change is audited."""
 
@@ -47,13 +47,16 @@ def tst1():
     "count, records, shown, text, needed",
     [
         (1, 300, "0.33", "0.33%", "0.34"),  # was 0.34 (rounded up): the issue's example
-        (2, 3, "66.66", "66.66%", "66.67"),
+        (2, 300, "0.67", "0.67%", "0.67"),  # was 0.66 (truncated): rounded to the nearest
+        (2, 3, "66.67", "66.67%", "66.67"),
         (1, 100, "1.00", "1.00%", "1.00"),  # exact figures are not nudged either way
         (1, 100_000, "0.00", "under 0.01%", "0.01"),  # never "0.00%" for a real failure
+        (299_999, 300_000, "99.99", "99.99%", "100.00"),  # nor 100% for fewer than all
+        (300, 300, "100.00", "100.00%", "100.00"),
         (0, 300, "0.00", "0.00%", "0.00"),
     ],
 )
-def test_percentages_are_truncated_for_display(count, records, shown, text, needed):
+def test_percentages_are_rounded_for_display(count, records, shown, text, needed):
     assert selectors.percent_of(count, records) == Decimal(shown)
     assert selectors.percent_text(count, records) == text
     assert selectors.percent_needed(count, records) == Decimal(needed)
@@ -284,3 +287,12 @@ def test_submission_page_says_zero_tolerance_blocks_instead_of_none(client, prov
         page = client.get(reverse("submission_detail", args=[submission.pk])).content.decode()
     assert ZERO in page and "<td>None</td>" not in page
     assert "0.33% of 300" in page
+
+
+def test_the_approval_panel_rounds_the_share_of_records(client, provider, provider_user, collection):
+    with temporary_rule("TST2"):
+        submission = make_submission(provider, collection, instances=300)
+        add_warnings(submission, "TST2", 2)
+        client.force_login(provider_user)
+        page = client.get(reverse("submission_detail", args=[submission.pk])).content.decode()
+    assert "0.67% of 300" in page and "0.66%" not in page  # 2 in 300 is 0.666...%

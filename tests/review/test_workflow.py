@@ -8,10 +8,12 @@ from django.core.exceptions import PermissionDenied
 from audit.models import AuditEvent
 from core.errors import ActionRefused
 from review import selectors, services
-from review.models import QueryMessage, ReminderSent, SignOff
+from review.models import Query, QueryMessage, ReminderSent, SignOff
 
+from ..contacts.helpers import contact_collection
 from ..factories import ApproverFactory, CollectionFactory, LiaisonFactory, ProviderFactory
 from ..review_helpers import london, make_submission
+from .records import add_graduate, add_student_record
 
 
 def refused_code(call) -> str:
@@ -25,6 +27,7 @@ def refused_code(call) -> str:
 
 def test_query_lifecycle_keeps_every_message(provider, provider_user, liaison, collection):
     submission = make_submission(provider, collection)
+    add_student_record(submission, "9811681234562")
     query = services.query_raise(
         submission=submission, user=liaison, subject="Check 5b: 40 gender changes since last year",
         body="Please confirm.", rule_code="5b", husid="9811681234562", numhus="1",
@@ -69,6 +72,60 @@ def test_query_roles(provider, provider_user, approver, liaison, other_user, col
     assert list(selectors.queries_visible_to(user=other_user)) == []
     assert list(selectors.queries_visible_to(user=provider_user)) == [query]
     assert QueryMessage.objects.count() == 1
+
+
+HUSID = "9811681234562"
+
+
+@pytest.mark.parametrize(
+    "husid, numhus, code",
+    [
+        ("<b>x</b>", "", "invalid_husid"),
+        ("981168123456", "", "invalid_husid"),  # 12 digits
+        ("98116812345620", "", "invalid_husid"),  # 14: refused, never cut to 13
+        ("\uff19811681234562", "", "invalid_husid"),  # a full-width digit is not a digit of a HUSID
+        (HUSID, "1 2", "invalid_numhus"),
+        (HUSID, "x" * 21, "invalid_numhus"),
+        ("", "1", "husid_required"),
+        ("9811681234570", "", "record_not_found"),
+        (HUSID, "=1+1", "record_not_found"),  # well formed (any 1-20 characters but spaces), not a record
+        (HUSID, "01", "record_not_found"),  # "1" and "01" are different NUMHUS
+    ],
+)
+def test_a_query_names_a_record_of_its_submission_or_is_refused(provider, liaison, collection, husid, numhus, code):
+    submission = make_submission(provider, collection)
+    add_student_record(submission, HUSID, "1")
+    raise_it = lambda: services.query_raise(  # noqa: E731
+        submission=submission, user=liaison, subject="s", body="b", husid=husid, numhus=numhus
+    )
+    assert refused_code(raise_it) == code
+    assert not Query.objects.exists()
+
+
+def test_a_query_on_a_record_of_its_submission(provider, liaison, collection):
+    earlier, submission = make_submission(provider, collection), make_submission(provider, collection)
+    add_student_record(earlier, "9811681234570")
+    add_student_record(submission, HUSID, "100.MAT")
+
+    def raise_on(husid, numhus=""):
+        query = services.query_raise(
+            submission=submission, user=liaison, subject="s", body="b", husid=husid, numhus=numhus
+        )
+        return query.husid, query.numhus
+
+    assert raise_on(HUSID) == (HUSID, "")
+    assert raise_on(f" {HUSID} ", " 100.MAT ") == (HUSID, "100.MAT")  # a pasted space is not part of it
+    # Another upload's record is not this submission's.
+    assert refused_code(lambda: raise_on("9811681234570")) == "record_not_found"
+    # A contact details submission's records are its graduates.
+    contacts = make_submission(provider, contact_collection())
+    add_graduate(contacts, HUSID, "2")
+    query = services.query_raise(submission=contacts, user=liaison, subject="s", body="b", husid=HUSID, numhus="2")
+    assert (query.husid, query.numhus) == (HUSID, "2")
+    other_numhus = lambda: services.query_raise(  # noqa: E731
+        submission=contacts, user=liaison, subject="s", body="b", husid=HUSID, numhus="1"
+    )
+    assert refused_code(other_numhus) == "record_not_found"
 
 
 # -- sign-off and return -----------------------------------------------------------------------
