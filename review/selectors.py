@@ -195,7 +195,7 @@ class WarningTolerance:
     confirmed: int
     outstanding: int  # failures not confirmed as data quality improvements
     records: int
-    percent: Decimal  # outstanding as a percentage of records, truncated (display only)
+    percent: Decimal  # outstanding as a percentage of records, rounded to 2 places (display only)
     tolerance: str  # in words, e.g. "up to 2% of records" or "0% – any warning blocks approval"
     tolerance_source: str  # "collection" (set by liaison), "default" (the rule's) or "none"
     within_tolerance: bool

@@ -168,8 +168,8 @@ class WarningToleranceSerializer(serializers.Serializer):
     percent = serializers.DecimalField(
         max_digits=6,
         decimal_places=2,
-        help_text="Outstanding, % of records, truncated to 2 places (1 in 300 is 0.33). Whether it is within "
-        "the tolerance is decided on the exact share, not on this figure.",
+        help_text="Outstanding, % of records, rounded to 2 places (1 in 300 is 0.33, 2 in 300 is 0.67). Whether "
+        "it is within the tolerance is decided on the exact share, not on this figure.",
     )
     percent_text = serializers.CharField(help_text='The share in words, e.g. "0.33%" or "under 0.01%".')
     tolerance = serializers.CharField(

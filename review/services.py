@@ -26,7 +26,7 @@ approval" has no provider response. See review.selectors.approval_refusals.
 
 Tolerances: a warning rule's tolerance (a percentage of the rule's records, or a count) comes
 from the rule's code unless liaison set one for the collection (tolerance_set; zero: any warning
-blocks). Shares are compared exactly; shown percentages are truncated (selectors.percent_of).
+blocks). Shares are compared exactly; shown percentages are rounded (selectors.percent_of).
 
 Override requests: pending -> approved | refused (override_decide, liaison). An approved
 override covers the rule for later uploads of the collection while its percentage stays within.

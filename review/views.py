@@ -167,18 +167,29 @@ OVERRIDE_SORTS = {
 }
 
 
+def _provider_filter(request, providers) -> tuple[str, str]:
+    """The `provider` filter's UKPRN, and the value given if no visible provider has it: a mistyped or
+    stale link lists every provider's rows, as the picker then shows, and the page says so."""
+    provider = request.GET.get("provider", "")
+    if provider and not providers.filter(ukprn=provider).exists():
+        return "", provider
+    return provider, ""
+
+
+def _status_filter(request, default: str, choices) -> str:
+    """The `status` filter, or `default` for a value the picker does not offer (it would show that)."""
+    status = request.GET.get("status", default)
+    return status if status in choices else default
+
+
 @liaison_required
 @require_GET
 def override_list(request):
-    status = request.GET.get("status", OverrideStatus.PENDING)
-    provider = request.GET.get("provider", "")
+    status = _status_filter(request, OverrideStatus.PENDING, [*OverrideStatus.values, "all"])
     providers = permissions.visible_providers(request.user)
+    provider, unknown_provider = _provider_filter(request, providers)
     order_by, sort = resolve_sort(request.GET.get("sort", ""), allowed=OVERRIDE_SORTS, default="-requested")
     overrides = selectors.overrides_visible_to(user=request.user)
-    unknown_provider = ""
-    if provider and not providers.filter(ukprn=provider).exists():
-        # A mistyped or stale link: list every provider's, as the picker then shows, and say so.
-        unknown_provider, provider = provider, ""
     if provider:
         overrides = overrides.filter(provider__ukprn=provider)
     if status in OverrideStatus.values:
@@ -254,8 +265,9 @@ QUERY_SORTS = {
 @require_GET
 def query_list(request):
     is_liaison = permissions.is_liaison(request.user)
-    status = request.GET.get("status", "unresolved")
-    provider = request.GET.get("provider", "") if is_liaison else ""
+    status = _status_filter(request, "unresolved", [*QueryStatus.values, "unresolved", "all"])
+    providers = permissions.visible_providers(request.user) if is_liaison else []
+    provider, unknown_provider = _provider_filter(request, providers) if is_liaison else ("", "")
     order_by, sort = resolve_sort(request.GET.get("sort", ""), allowed=QUERY_SORTS, default="-updated")
     queries = selectors.queries_visible_to(user=request.user)
     if provider:
@@ -273,7 +285,8 @@ def query_list(request):
             "status": status,
             "statuses": QueryStatus.choices,
             "provider": provider,
-            "providers": permissions.visible_providers(request.user) if is_liaison else [],
+            "unknown_provider": unknown_provider,
+            "providers": providers,
             "counts": selectors.open_query_counts(user=request.user),
             "query": _without_page(request),
             "active_sorts": [sort],

@@ -240,6 +240,37 @@ def test_an_unknown_provider_in_the_override_list_is_no_filter_and_said(
     assert "OV.MINE" in page and "OV.THEIRS" not in page and 'id="unknown-provider"' not in page
 
 
+def test_a_status_the_picker_does_not_offer_is_the_default_status(client, provider, approver, liaison):
+    """`?status=junk` listed every status while the picker showed its first choice."""
+    collection = CollectionFactory()
+    pending = _override(provider, collection, approver, code="OV.PENDING")
+    decided = _override(provider, collection, approver, code="OV.DECIDED")
+    services.override_decide(override=decided, approve=True, message="", user=liaison)
+    client.force_login(liaison)
+    page = client.get(reverse("override_list"), {"status": "junk"}).content.decode()
+    assert pending.code in page and decided.code not in page
+    assert '<option value="pending" selected>' in page
+    submission = make_submission(provider, collection)
+    open_query = services.query_raise(submission=submission, user=liaison, subject="Still open", body="?")
+    closed = services.query_raise(submission=submission, user=liaison, subject="Closed one", body="?")
+    services.query_accept(query=closed, user=liaison, body="Done.")
+    page = client.get(reverse("query_list"), {"status": "junk"}).content.decode()
+    assert open_query.subject in page and closed.subject not in page
+
+
+def test_an_unknown_provider_in_the_query_list_is_no_filter_and_said(client, provider, other_provider, liaison):
+    collection = CollectionFactory()
+    for who in (provider, other_provider):
+        submission = make_submission(who, collection)
+        services.query_raise(submission=submission, user=liaison, subject=f"Q {who.ukprn}", body="?")
+    client.force_login(liaison)
+    page = client.get(reverse("query_list"), {"provider": "<b>x</b>"}).content.decode()
+    assert f"Q {provider.ukprn}" in page and f"Q {other_provider.ukprn}" in page
+    assert "No provider has UKPRN &lt;b&gt;x&lt;/b&gt;, so the queries of all providers are shown" in page
+    page = client.get(reverse("query_list"), {"provider": provider.ukprn}).content.decode()
+    assert f"Q {other_provider.ukprn}" not in page and 'id="unknown-provider"' not in page
+
+
 def test_a_late_approval_is_flagged_in_the_submission_history_and_on_the_dashboard(client, provider, approver):
     from datetime import timedelta
 
