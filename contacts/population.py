@@ -273,4 +273,5 @@ def population_xml(*, build: PopulationBuild, entries: QuerySet[PopulationEntry]
 
 
 def population_filename(build: PopulationBuild, extension: str) -> str:
-    return f"{build.collection.reference}_{build.provider.ukprn}_population.{extension}"
+    """Named as the portal's other downloads are: C23071-10007794-population.csv."""
+    return f"{build.collection.reference}-{build.provider.ukprn}-population.{extension}"

@@ -287,7 +287,7 @@ def test_rebuild_now_button(client, provider_user, cohort_a, built):
 def test_csv_download(client, provider_user, cohort_a, built):
     client.force_login(provider_user)
     response = client.get(page_url(cohort_a, "population.csv"))
-    assert response["Content-Disposition"] == 'attachment; filename="C23071_10007794_population.csv"'
+    assert response["Content-Disposition"] == 'attachment; filename="C23071-10007794-population.csv"'
     rows = list(csv.reader(io.StringIO(body(response).lstrip("\ufeff"))))
     assert rows[0] == [
         "HUSID",
