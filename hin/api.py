@@ -41,6 +41,8 @@ def _findings(request, submission):
         check=data.get("check"),
         confirmed=data.get("confirmed"),
         husid=data.get("husid"),
+        field=data.get("field", ""),
+        value=data.get("value", ""),
     )
 
 

@@ -22,6 +22,14 @@ class HinReportFilterSerializer(serializers.Serializer):
         help_text="true: confirmed warnings only; false: findings not confirmed (warnings and every error).",
     )
     husid = serializers.CharField(required=False, help_text="Only findings whose HUSID starts with this.")
+    field = serializers.CharField(
+        required=False, allow_blank=True, help_text="Only findings about this field, e.g. POSTCODE."
+    )
+    value = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text='Only this exact change, as in the findings\' `value`, e.g. "F (was M)".',
+    )
 
 
 class HinRecordSerializer(serializers.Serializer):

@@ -49,6 +49,19 @@ def test_filters_by_report_and_check(api, submission):
     assert api.get(f"/api/v1/submissions/{submission.pk}/hin-report/", {"report": "E"}).status_code == 400
 
 
+def test_filters_by_field_and_exact_change_as_confirm_matching_does(api, submission):
+    """The list takes the same `field` and `value` as confirm-matching, so a client can see first
+    what one reason would confirm."""
+    (gender,) = report(api, submission, field="GENDER")["results"]
+    assert gender["code"] == "HIN5b"
+    value = RuleFailure.objects.get(submission=submission, code="HIN5b").value
+    assert [r["code"] for r in report(api, submission, field="GENDER", value=value)["results"]] == ["HIN5b"]
+    assert report(api, submission, field="GENDER", value=value + "x")["results"] == []
+    url = f"/api/v1/submissions/{submission.pk}/hin-report/confirm-matching/"
+    done = api.post(url, {"report": "A", "field": "GENDER", "value": value, "reason": "Corrected"}, format="json")
+    assert done.status_code == 200 and done.json() == {"confirmed": 1}
+
+
 def test_confirm_through_the_api(api, submission):
     failure = RuleFailure.objects.get(submission=submission, code="HIN8")
     url = f"/api/v1/submissions/{submission.pk}/hin-report/confirm/"
