@@ -544,6 +544,11 @@ def query_raise(
     subject = _require_text(subject, "Give the query a subject.", "subject_required")
     body = _require_text(body, "Write the query: say what the provider should check.", "body_required")
     husid, numhus = _query_record(submission=submission, husid=husid, numhus=numhus)
+    rule_code = (rule_code or "").strip()
+    if rule_code and get_rule(rule_code) is None:
+        raise ActionRefused(
+            f"There is no rule {rule_code}: choose one from the list, or leave it empty.", code="unknown_rule"
+        )
     now = timezone.now()
     with transaction.atomic():
         query = Query.objects.create(
@@ -552,7 +557,7 @@ def query_raise(
             collection_id=submission.collection_id,
             kind=kind,
             subject=subject[:200],
-            rule_code=(rule_code or "").strip()[:32],
+            rule_code=rule_code,
             husid=husid,
             numhus=numhus,
             blocks_approval=blocks_approval,

@@ -353,3 +353,15 @@ def test_beat_schedule_has_the_review_tasks(settings, db):
     from review.tasks import send_deadline_reminders
 
     assert send_deadline_reminders.delay().get() == 0
+
+
+def test_a_query_names_a_rule_that_exists_or_is_refused(provider, liaison, collection):
+    submission = make_submission(provider, collection)
+    raise_on = lambda code: services.query_raise(  # noqa: E731
+        submission=submission, user=liaison, subject="s", body="b", rule_code=code
+    )
+    assert refused_code(lambda: raise_on("=HYPERLINK(1)")) == "unknown_rule"
+    assert refused_code(lambda: raise_on("SR.NOPE.99")) == "unknown_rule"
+    assert not Query.objects.exists()
+    assert raise_on(" SR.HIN.01 ").rule_code == "SR.HIN.01"
+    assert raise_on("").rule_code == ""
