@@ -65,7 +65,7 @@ def test_overrides_request_list_and_decide(submission, provider_user, approver, 
 
 def test_queries(submission, provider_user, liaison, other_user):
     add_student_record(submission, "9811681234562")
-    create = {"submission": submission.pk, "subject": "Check 5b", "body": "Please confirm.", "rule_code": "5b",
+    create = {"submission": submission.pk, "subject": "Check 5b", "body": "Please confirm.", "rule_code": "HIN5b",
               "husid": "9811681234562", "numhus": "1", "blocks_approval": True}  # fmt: skip
     assert as_user(provider_user).post("/api/v1/queries/", create, format="json").status_code == 403
     assert as_user(liaison).post("/api/v1/queries/", {**create, "submission": 999999}).status_code == 404

@@ -322,7 +322,7 @@ def test_blocking_query_must_have_a_provider_response(provider, approver, provid
     submission = make_submission(provider, collection)
     query = services.query_raise(
         submission=submission, user=liaison, subject="Check 5b: 40 gender changes", body="Please confirm.",
-        rule_code="5b", blocks_approval=True,
+        rule_code="HIN5b", blocks_approval=True,
     )  # fmt: skip
     assert refused_code(lambda: services.submission_approve(submission=submission, user=approver)) == (
         "query_unanswered"

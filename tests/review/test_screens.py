@@ -98,14 +98,14 @@ def test_query_cycle_through_the_screens(client, provider, provider_user, approv
         {
             "subject": "Too many part-time leavers",
             "body": "Please check MODE for these students.",
-            "rule_code": "Q1",
+            "rule_code": "SR.DATE.01",
             "husid": "1234567890123",
             "blocks_approval": "on",
         },
     )
     query = Query.objects.get()
     assert response["Location"] == reverse("query_detail", args=[query.pk])
-    assert query.blocks_approval and query.rule_code == "Q1" and query.husid == "1234567890123"
+    assert query.blocks_approval and query.rule_code == "SR.DATE.01" and query.husid == "1234567890123"
     # Liaison filters the list by provider and status.
     assert "Too many part-time leavers" in _page(client, reverse("query_list"), provider=provider.ukprn, status="open")
     assert "Too many part-time leavers" not in _page(client, reverse("query_list"), status="closed")

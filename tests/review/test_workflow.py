@@ -30,9 +30,9 @@ def test_query_lifecycle_keeps_every_message(provider, provider_user, liaison, c
     add_student_record(submission, "9811681234562")
     query = services.query_raise(
         submission=submission, user=liaison, subject="Check 5b: 40 gender changes since last year",
-        body="Please confirm.", rule_code="5b", husid="9811681234562", numhus="1",
+        body="Please confirm.", rule_code="HIN5b", husid="9811681234562", numhus="1",
     )  # fmt: skip
-    assert (query.status, query.rule_code, query.husid, query.numhus) == ("open", "5b", "9811681234562", "1")
+    assert (query.status, query.rule_code, query.husid, query.numhus) == ("open", "HIN5b", "9811681234562", "1")
     assert selectors.open_query_counts(user=provider_user).awaiting_provider == 1
     services.query_respond(query=query, user=provider_user, body="Confirmed.")
     assert selectors.open_query_counts(user=liaison).awaiting_liaison == 1
