@@ -42,7 +42,7 @@ from .serializers import (
     SubmissionStatusSerializer,
     UploadSerializer,
 )
-from .uploads import upload_stopped_message
+from .uploads import the_uploaded_file, upload_stopped_message
 
 
 def submission_status_response(request, submission: Submission) -> Response:
@@ -155,10 +155,10 @@ class CollectionSubmissionsView(generics.GenericAPIView):
     )
     def post(self, request, reference):
         collection = self.get_collection()
-        uploaded_file = request.FILES.get("file")
         # Before the other fields: those after an oversized file in the body were never read.
         if stopped := upload_stopped_message(request):
             raise ActionRefused(stopped, code="file_too_large")
+        uploaded_file = the_uploaded_file(request)
         provider = self._provider(request)
         if isinstance(provider, Response):
             return provider

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.template.defaultfilters import filesizeformat
 
+from core.errors import ActionRefused
+
 # Multipart framing and the form's small fields around the file (CSRF token, provider): a
 # declared body this much over the limit cannot hold a file within it.
 FRAMING_ALLOWANCE = 64 * 1024
@@ -70,3 +72,14 @@ def upload_stopped_message(request) -> str | None:
         if isinstance(handler, UploadLimitHandler) and handler.refusal:
             return handler.refusal
     return None
+
+
+def the_uploaded_file(request):
+    """The one file sent in the form's "file" field, or None. Several are refused rather than one
+    of them taken silently (a client that sends two means one of them, and cannot tell which)."""
+    files = request.FILES.getlist("file")
+    if len(files) > 1:
+        raise ActionRefused(
+            f"{len(files)} files were sent in one upload: send one file at a time.", code="several_files"
+        )
+    return files[0] if files else None

@@ -19,7 +19,7 @@ from . import kinds, selectors, services, upload_notices
 from .exports import failures_csv, schema_errors_csv, submission_filename
 from .models import Severity
 from .rules import get_rule
-from .uploads import upload_stopped_message
+from .uploads import the_uploaded_file, upload_stopped_message
 
 
 def provider_for(request) -> Provider | None:
@@ -79,10 +79,10 @@ def collection_upload(request, reference):
     back = reverse("collection_detail", args=[reference]) + (
         f"?provider={provider.ukprn}" if provider and permissions.is_liaison(request.user) else ""
     )
-    uploaded = request.FILES.get("file")
     try:
         if stopped := upload_stopped_message(request):
             raise ActionRefused(stopped, code="file_too_large")
+        uploaded = the_uploaded_file(request)
         if provider is None:  # not provider staff: liaison do not upload (the service says why)
             raise ActionRefused(services.upload_refusal_message(request.user), code="forbidden")
         if uploaded is None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -369,3 +370,19 @@ def test_collection_submission_list_shows_the_upload(processed):
     assert row["status"] == "failed"
     assert row["url"].endswith(f"/api/v1/submissions/{pk}/")
     assert row["counts"]["errors"] > 0
+
+
+def test_two_files_in_one_upload_are_refused_not_one_taken(client, provider_user, provider, collection):
+    """Both paths used to take the last "file" part silently."""
+    two = [xml_upload(sample_file(provider)), xml_upload(b"not xml")]
+    response = client_for(provider_user).post(UPLOAD, {"file": two})
+    assert response.status_code == 400 and response.json()["code"] == "several_files"
+    assert response.json()["detail"] == "2 files were sent in one upload: send one file at a time."
+    client.force_login(provider_user)
+    page = client.post(
+        reverse("collection_upload", args=[collection.reference]),
+        {"file": [xml_upload(sample_file(provider)), xml_upload(sample_file(provider))]},
+        HTTP_X_REQUESTED_WITH="XMLHttpRequest",
+    )
+    assert page.status_code == 400 and page.json()["code"] == "several_files"
+    assert not Submission.objects.exists()
