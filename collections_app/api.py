@@ -28,7 +28,6 @@ from core.api import (
     PortalPagination,
     problem,
 )
-from core.errors import ActionRefused
 
 from . import collection_services, exports, selectors, services
 from .models import Collection, Submission
@@ -42,7 +41,7 @@ from .serializers import (
     SubmissionStatusSerializer,
     UploadSerializer,
 )
-from .uploads import the_uploaded_file, upload_stopped_message
+from .uploads import the_uploaded_file
 
 
 def submission_status_response(request, submission: Submission) -> Response:
@@ -156,8 +155,6 @@ class CollectionSubmissionsView(generics.GenericAPIView):
     def post(self, request, reference):
         collection = self.get_collection()
         # Before the other fields: those after an oversized file in the body were never read.
-        if stopped := upload_stopped_message(request):
-            raise ActionRefused(stopped, code="file_too_large")
         uploaded_file = the_uploaded_file(request)
         provider = self._provider(request)
         if isinstance(provider, Response):

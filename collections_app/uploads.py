@@ -3,7 +3,7 @@
 UploadLimitHandler comes first in FILE_UPLOAD_HANDLERS. It stops reading the body (StopUpload,
 without draining the rest) as soon as the declared Content-Length or the file's bytes received
 pass MAX_UPLOAD_BYTES, before the spooling handlers write anything more. The view then finds
-the refusal with upload_stopped_message(request).
+the refusal through the_uploaded_file(request), which reads the body first.
 """
 
 from __future__ import annotations
@@ -75,9 +75,12 @@ def upload_stopped_message(request) -> str | None:
 
 
 def the_uploaded_file(request):
-    """The one file sent in the form's "file" field, or None. Several are refused rather than one
-    of them taken silently (a client that sends two means one of them, and cannot tell which)."""
+    """The one file sent in the form's "file" field, or None. Refused when the body was stopped at
+    the size limit (reading FILES is what runs the limit handler), and when there are several
+    rather than one of them taken silently (a client that sends two cannot tell which was used)."""
     files = request.FILES.getlist("file")
+    if stopped := upload_stopped_message(request):
+        raise ActionRefused(stopped, code="file_too_large")
     if len(files) > 1:
         raise ActionRefused(
             f"{len(files)} files were sent in one upload: send one file at a time.", code="several_files"

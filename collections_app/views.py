@@ -19,7 +19,7 @@ from . import kinds, selectors, services, upload_notices
 from .exports import failures_csv, schema_errors_csv, submission_filename
 from .models import Severity
 from .rules import get_rule
-from .uploads import the_uploaded_file, upload_stopped_message
+from .uploads import the_uploaded_file
 
 
 def provider_for(request) -> Provider | None:
@@ -80,9 +80,7 @@ def collection_upload(request, reference):
         f"?provider={provider.ukprn}" if provider and permissions.is_liaison(request.user) else ""
     )
     try:
-        if stopped := upload_stopped_message(request):
-            raise ActionRefused(stopped, code="file_too_large")
-        uploaded = the_uploaded_file(request)
+        uploaded = the_uploaded_file(request)  # first: it says if the body was stopped at the size limit
         if provider is None:  # not provider staff: liaison do not upload (the service says why)
             raise ActionRefused(services.upload_refusal_message(request.user), code="forbidden")
         if uploaded is None:
