@@ -75,6 +75,10 @@ _SENTENCES = (
         lambda m, name: f"{name} is not expected here; {_expected_words(m['expected'])} should come here.",
     ),
     (
+        re.compile(r"Element content is not allowed, because the type definition is simple\.?$"),
+        lambda m, name: f"{name} must hold a plain value, not other elements: remove the elements inside it.",
+    ),
+    (
         re.compile(r"This element is not expected\.?$"),
         lambda m, name: f"{name} is not expected here: remove it, or check the element order.",
     ),

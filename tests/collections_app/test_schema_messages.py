@@ -46,6 +46,10 @@ SECOND_HUSID = "9811681234570"
             "Element 'Student': Missing child element(s). Expected is ( ETHNIC ).",
             "Student is missing ETHNIC.",
         ),
+        (  # e.g. an xi:include (never expanded) put inside OWNSTU
+            "Element 'OWNSTU': Element content is not allowed, because the type definition is simple.",
+            "OWNSTU must hold a plain value, not other elements: remove the elements inside it.",
+        ),
         # A shape not known keeps libxml2's words, without the element prefix.
         ("Element 'X': Something new happened.", "Something new happened."),
     ],
