@@ -133,6 +133,9 @@ def submission_credibility(*, submission: Submission, progress=None) -> str:
     return f"{flagged:,} credibility figure{'s' if flagged != 1 else ''} moved beyond the threshold."
 
 
+MAX_MIN_RECORDS = 10_000_000
+
+
 def threshold_set(*, collection: Collection, percent, min_records, user) -> CredibilityThreshold:
     """Liaison sets the collection's threshold; every cell of the collection's submissions is
     flagged again against it (the same transaction)."""
@@ -145,9 +148,17 @@ def threshold_set(*, collection: Collection, percent, min_records, user) -> Cred
         raise ActionRefused(
             "Give the percentage as a number and the records as a whole number.", code="invalid"
         ) from None
-    if not (Decimal(0) <= percent <= Decimal(1000)) or percent != percent.quantize(Decimal("0.01")) or min_records < 0:
+    # NaN and infinities first: comparing a NaN raises. The records are bounded like a tolerance's
+    # count: a larger number would overflow the column (a 500) and means nothing for a collection.
+    if (
+        not percent.is_finite()
+        or not (Decimal(0) <= percent <= Decimal(1000))
+        or percent != percent.quantize(Decimal("0.01"))
+        or not (0 <= min_records <= MAX_MIN_RECORDS)
+    ):
         raise ActionRefused(
-            "The percentage must be between 0 and 1000 (two decimal places at most), the records 0 or more.",
+            f"The percentage must be between 0 and 1000 (two decimal places at most), the records between 0 and "
+            f"{MAX_MIN_RECORDS:,}.",
             code="invalid",
         )
     with transaction.atomic():

@@ -168,6 +168,19 @@ def test_liaison_changes_the_threshold_and_flags_follow(client, liaison, provide
     assert AuditEvent.objects.filter(action="credibility.threshold_set").count() == 1
 
 
+@pytest.mark.parametrize(
+    "percent,min_records", [("NaN", "5"), ("sNaN", "5"), ("Infinity", "5"), ("5", "100000000000000000000"), ("5", "-1")]
+)
+def test_a_threshold_out_of_range_is_refused_not_a_server_error(client, liaison, two_years, percent, min_records):
+    collection = two_years[1].collection
+    client.force_login(liaison)
+    url = f"/collections/{collection.reference}/credibility-threshold/"
+    response = client.post(url, {"percent": percent, "min_records": min_records}, follow=True)
+    assert response.status_code == 200
+    assert "the records between 0 and 10,000,000" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="credibility.threshold_set").exists()
+
+
 def test_the_submission_page_and_the_grid_count_flags(client, liaison, provider_user, two_years):
     current = two_years[1]
     client.force_login(provider_user)
