@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,7 +21,8 @@ CSV_HEADER = ["time (UK)", "actor", "action", "summary", "UKPRN", "provider", "c
 
 
 def _filters(request):
-    return filters_from(request.GET, user_is_liaison=permissions.is_liaison(request.user))
+    """The filters that can be applied (a malformed one is left out: the screen says which)."""
+    return filters_from(request.GET)
 
 
 @login_required
@@ -30,7 +32,9 @@ def audit_log(request):
         permissions.is_liaison(request.user) or permissions.is_provider_staff(request.user),
         "Your account has no portal role.",
     )
-    filters = _filters(request)
+    filters, problems = _filters(request)
+    for message in problems.values():
+        messages.error(request, f"Not filtered by this: {message}")
     # The screen shows neither an event's details nor a provider's contact settings (JSON, decoded
     # per row): not read. The CSV and the API do show the details.
     events = selectors.audit_events(user=request.user, filters=filters).defer(
@@ -60,7 +64,7 @@ def audit_log(request):
 @login_required
 @require_GET
 def audit_log_csv(request):
-    filters = _filters(request)
+    filters, _ = _filters(request)  # as the screen it is downloaded from shows them
     events = selectors.audit_events(user=request.user, filters=filters)
     rows = (
         (

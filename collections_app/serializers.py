@@ -40,11 +40,13 @@ class CollectionSerializer(serializers.ModelSerializer):
     closes_at = serializers.DateTimeField(
         read_only=True, help_text="Uploads are accepted until then (final-updates deadline, else approval deadline)."
     )
+    # Null for a Student record collection (no cohort).
     course_end_from = serializers.SerializerMethodField(
-        help_text="Contact details: the first DATELEFT of the cohort's graduates (fixed by year and cohort)."
+        allow_null=True,
+        help_text="Contact details: the first DATELEFT of the cohort's graduates (fixed by year and cohort).",
     )
     course_end_to = serializers.SerializerMethodField(
-        help_text="Contact details: the last DATELEFT of the cohort's graduates (inclusive)."
+        allow_null=True, help_text="Contact details: the last DATELEFT of the cohort's graduates (inclusive)."
     )
     previous = serializers.SlugRelatedField(
         slug_field="reference",

@@ -22,6 +22,7 @@ from accounts.models import Provider
 from core import logs
 from core.audit import audit_record
 from core.errors import ActionRefused
+from core.ids import is_id
 
 from . import kinds, selectors
 from .models import (
@@ -503,6 +504,10 @@ def submissions_sweep(*, now=None) -> dict[str, int]:
     return swept
 
 
+MAX_REASON_LENGTH = 2000  # a confirmation's reason: kept with it, shown to liaison, written into the audit log
+MAX_CONFIRM_IDS = 1000  # warnings ticked one by one in one request (a page at most); more: confirm all matching
+
+
 def _warning_confirm_allowed(*, submission: Submission, reason: str, user) -> str:
     """The reason, stripped, once the user may confirm warnings of `submission` now."""
     permissions.require(
@@ -512,6 +517,11 @@ def _warning_confirm_allowed(*, submission: Submission, reason: str, user) -> st
     reason = (reason or "").strip()
     if not reason:
         raise ActionRefused("Give a reason: say why the data is right.", code="reason_required")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ActionRefused(
+            f"The reason is {len(reason):,} characters long: shorten it to at most {MAX_REASON_LENGTH:,}.",
+            code="reason_too_long",
+        )
     if submission.status not in CURRENT_STATUSES:
         raise ActionRefused(
             "Only the current upload's warnings can be confirmed: open the latest submission.", code="not_current"
@@ -522,6 +532,12 @@ def _warning_confirm_allowed(*, submission: Submission, reason: str, user) -> st
             code="collection_closed",
         )
     return reason
+
+
+def _lock_submission(submission: Submission) -> None:
+    """Serialise confirmations on one submission (row lock until the transaction ends), so two at
+    once count each newly confirmed warning once."""
+    list(Submission.objects.select_for_update().filter(pk=submission.pk).values_list("pk", flat=True))
 
 
 def _confirmations_store(*, submission: Submission, failures: QuerySet[RuleFailure], reason: str, user) -> None:
@@ -549,29 +565,52 @@ def _confirmations_store(*, submission: Submission, failures: QuerySet[RuleFailu
 
 
 def warning_confirm(*, submission: Submission, failure_ids: list[int], reason: str, user) -> int:
-    """Confirm warnings of `submission` as data quality improvements; return how many.
-    Each confirmation carries forward to later uploads of the collection that report the same
-    value for the same record (see WarningConfirmation). Re-confirming is harmless."""
+    """Confirm warnings of `submission` as data quality improvements; return how many were newly
+    confirmed. Each confirmation carries forward to later uploads of the collection that report the
+    same value for the same record (see WarningConfirmation). A warning confirmed before keeps its
+    first confirmation (who, when and why) and is not counted; if every one was, nothing is audited."""
     reason = _warning_confirm_allowed(submission=submission, reason=reason, user=user)
-    failures = RuleFailure.objects.filter(submission=submission, pk__in=failure_ids, severity=Severity.WARNING)
-    if len(set(failure_ids)) != failures.count():
+    wanted = set(failure_ids)
+    if len(wanted) > MAX_CONFIRM_IDS:
+        raise ActionRefused(
+            f"Confirm at most {MAX_CONFIRM_IDS:,} warnings at once, or confirm all that match a filter.",
+            code="too_many",
+        )
+    # An id outside the database's range is nobody's warning (and would overflow the query).
+    failures = RuleFailure.objects.filter(
+        submission=submission, pk__in=[pk for pk in wanted if is_id(pk)], severity=Severity.WARNING
+    )
+    if len(wanted) != failures.count():
         raise ActionRefused("Only this submission's warnings can be confirmed.", code="not_a_warning")
-    failures = list(failures)
-    _confirmations_store(
-        submission=submission,
-        failures=RuleFailure.objects.filter(pk__in=[f.pk for f in failures]),
-        reason=reason,
-        user=user,
-    )
-    audit_record(
-        actor=user,
-        action="warning.confirmed",
-        summary=f"Confirmed {len(failures):,} warning{'s' if len(failures) != 1 else ''} on submission "
-        f"{submission.pk} as right: {reason}",
-        submission=submission,
-        details={"failure_ids": sorted(f.pk for f in failures), "codes": sorted({f.code for f in failures})},
-    )
-    return len(failures)
+    with transaction.atomic():
+        _lock_submission(submission)
+        new = list(
+            selectors.with_confirmation(failures, submission=submission)
+            .filter(confirmed=False)
+            .only("pk", "code")
+            .order_by("pk")
+        )
+        if not new:
+            return 0
+        _confirmations_store(
+            submission=submission,
+            failures=RuleFailure.objects.filter(pk__in=[f.pk for f in new]),
+            reason=reason,
+            user=user,
+        )
+        audit_record(
+            actor=user,
+            action="warning.confirmed",
+            summary=f"Confirmed {len(new):,} warning{'s' if len(new) != 1 else ''} on submission "
+            f"{submission.pk} as right: {reason}",
+            submission=submission,
+            details={
+                "failure_ids": [f.pk for f in new],
+                "codes": sorted({f.code for f in new}),
+                "already_confirmed": len(wanted) - len(new),
+            },
+        )
+    return len(new)
 
 
 def warnings_confirm_matching(
@@ -583,6 +622,7 @@ def warnings_confirm_matching(
     reason = _warning_confirm_allowed(submission=submission, reason=reason, user=user)
     failures = failures.filter(submission=submission, severity=Severity.WARNING)
     with transaction.atomic():
+        _lock_submission(submission)
         count = failures.count()
         if not count:
             raise ActionRefused("No warning matches this filter: nothing to confirm.", code="nothing_matches")

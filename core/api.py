@@ -1,19 +1,22 @@
 """The REST API toolkit every app's API uses: problem answers, the exception handler that turns
-refusals into them, pagination, CSV download negotiation, and shared schema pieces."""
+refusals into them, pagination, CSV download negotiation (core.negotiation), and shared schema pieces."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import is_jsonschema_compliant
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import renderers, serializers
-from rest_framework.exceptions import NotAcceptable
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ActionRefused
+
+# DownloadNegotiation: the apps' download views import it from here.
+from .negotiation import CSV_FORMAT, CSV_MEDIA_TYPE, DownloadNegotiation  # noqa: F401
 from .pagination import KeysetPaginator
 
 
@@ -70,7 +73,10 @@ class KeysetAPIPagination(PortalPagination):
         return replace_query_param(url, "before", self.page.previous_cursor)
 
     def get_schema_operation_parameters(self, view):
-        cursor = "A cursor from a `{}` link (the key of the row it follows); with it `page` only numbers the page."
+        cursor = (
+            "A cursor from a `{}` link (the key of the row it follows); with it `page` only says from which end "
+            "the page's position is counted. A cursor that does not fit the list is ignored."
+        )
         return [
             *super().get_schema_operation_parameters(view),
             *(
@@ -87,26 +93,37 @@ class KeysetAPIPagination(PortalPagination):
 
 
 class CSVRenderer(renderers.BaseRenderer):
-    """Lets a client ask for text/csv. Downloads stream past it; it only renders error answers."""
+    """Lets a client ask for text/csv. Downloads stream past it (a view that offers CSV checks
+    `request.accepted_renderer.format`, so `Accept: text/csv` and `?format=csv` get the same file); it
+    only renders error answers, as their sentence."""
 
-    media_type = "text/csv"
-    format = "csv"
+    media_type = CSV_MEDIA_TYPE
+    format = CSV_FORMAT
     charset = "utf-8"
+    NO_CSV = "This answer has no CSV form: ask for application/json."
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
         if isinstance(data, dict) and "detail" in data:
             return str(data["detail"]).encode(self.charset)
-        return b"" if data is None else str(data).encode(self.charset)
+        response = (renderer_context or {}).get("response")
+        if response is not None and response.status_code >= 400:
+            return _error_text(data).encode(self.charset)  # e.g. a 400's "field: message", status kept
+        # Anything else is a JSON answer that reached CSV: str() of it is a Python repr, not CSV. The
+        # view has already answered, so the refusal is made here, on the response being rendered.
+        if response is not None:
+            response.status_code = 406
+        return self.NO_CSV.encode(self.charset)
 
 
-class DownloadNegotiation(DefaultContentNegotiation):
-    """A download is a file whatever the client says it accepts: never answer 406 for it."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except NotAcceptable:
-            return renderers[0], renderers[0].media_type
+def _error_text(data) -> str:
+    """An error answer's messages as plain lines (a validation error is {field: [messages]})."""
+    if isinstance(data, dict):
+        return "\n".join(f"{key}: {_error_text(value)}" for key, value in data.items())
+    if isinstance(data, list | tuple):
+        return " ".join(_error_text(value) for value in data)
+    return str(data)
 
 
 class DetailSerializer(serializers.Serializer):
@@ -130,3 +147,33 @@ NOT_FOUND = OpenApiResponse(DetailSerializer, description="Not found, or not vis
 REFUSED = OpenApiResponse(ProblemSerializer, description="Refused; nothing was changed. `detail` says why.")
 LIAISON_ONLY = OpenApiResponse(DetailSerializer, description="Only agency liaison staff can do this.")
 INVALID = OpenApiResponse(description="Invalid: field name -> list of messages.")
+
+
+# OpenAPI 3.0.3 reads `nullable` only beside a `type` in the same schema object, so drf-spectacular's
+# nullable nested serializer, {allOf: [$ref], nullable: true}, says "never null" to a strict validator
+# (openapi-core, openapi-schema-validator), which then refuses the nulls the API sends. NULL_ONLY is
+# the schema of null alone that 3.0.3 allows.
+NULL_ONLY = {"type": "object", "nullable": True, "enum": [None]}
+
+
+class NullableNestedSchema(OpenApiSerializerFieldExtension):
+    """Every nested serializer declared `allow_null=True` is documented as oneOf [its component, null]."""
+
+    target_class = serializers.BaseSerializer
+    match_subclasses = True
+
+    @classmethod
+    def _matches(cls, target) -> bool:
+        return (
+            isinstance(target, serializers.BaseSerializer)
+            and not isinstance(target, serializers.ListSerializer)
+            and target.allow_null
+            and not is_jsonschema_compliant()  # OpenAPI 3.1: drf-spectacular writes {type: null} itself
+            and super()._matches(target)
+        )
+
+    def map_serializer_field(self, auto_schema, direction):
+        component = auto_schema.resolve_serializer(self.target, direction)
+        if not component:
+            return auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {"oneOf": [component.ref, NULL_ONLY]}

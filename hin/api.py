@@ -79,8 +79,12 @@ class HinConfirmView(generics.GenericAPIView):
     @extend_schema(
         summary="Confirm report A or D warnings as data quality improvements",
         description="Provider staff of the submission's provider only. The confirmation carries forward to later "
-        "uploads of the collection that report the same change for the same record. Refused (400) without a "
-        "reason, for errors or another submission's findings, for a superseded upload or a closed collection.",
+        "uploads of the collection that report the same change for the same record. Returns how many were "
+        "confirmed now: a warning confirmed before keeps its first confirmation (who, when, why) and is not "
+        "counted, so confirming it again answers 0 and changes nothing. Refused (400) without a reason or with "
+        f"one over {collection_services.MAX_REASON_LENGTH:,} characters, for errors or another submission's "
+        f"findings, for more than {collection_services.MAX_CONFIRM_IDS:,} ids, for a superseded upload or a "
+        "closed collection.",
         responses={
             200: HinConfirmResultSerializer,
             400: OpenApiResponse(ProblemSerializer, description="Refused: `detail` says why."),
@@ -109,8 +113,8 @@ class HinConfirmMatchingView(generics.GenericAPIView):
         summary="Confirm every report A or D warning matching a filter, with one reason",
         description="The filter is the list's (`report`, `check`, `confirmed`, `husid`) plus `field` and the "
         "exact change `value`; every matching warning not yet confirmed is confirmed, on every page. Returns how "
-        "many. Refused (400) when nothing matches (always with `confirmed` true), without a reason, for a "
-        "superseded upload or a closed collection.",
+        "many. Refused (400) when nothing matches (always with `confirmed` true), without a reason or with one over "
+        f"{collection_services.MAX_REASON_LENGTH:,} characters, for a superseded upload or a closed collection.",
         responses={
             200: HinConfirmResultSerializer,
             400: OpenApiResponse(ProblemSerializer, description="Refused: `detail` says why."),

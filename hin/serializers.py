@@ -5,6 +5,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from collections_app.services import MAX_CONFIRM_IDS, MAX_REASON_LENGTH
+from core.ids import IdField
+
 from .selectors import REPORT_LETTERS, REPORTS, HinFinding, HinRecord, check_label
 
 CHECKS = sorted({check_label(code) for report in REPORTS for code in report.codes})
@@ -99,9 +102,16 @@ class HinFindingSerializer(serializers.Serializer):
 
 class HinConfirmSerializer(serializers.Serializer):
     failures = serializers.ListField(
-        child=serializers.IntegerField(), allow_empty=False, help_text="Ids of findings (warnings of report A or D)."
+        child=IdField(),
+        allow_empty=False,
+        max_length=MAX_CONFIRM_IDS,
+        help_text=f"Ids of findings (warnings of report A or D), at most {MAX_CONFIRM_IDS:,}: for more, "
+        "confirm-matching.",
     )
-    reason = serializers.CharField(help_text="Why the data is right: kept with the confirmation, shown to liaison.")
+    reason = serializers.CharField(
+        help_text="Why the data is right: kept with the confirmation, shown to liaison. At most "
+        f"{MAX_REASON_LENGTH:,} characters."
+    )
 
 
 class HinConfirmMatchingSerializer(serializers.Serializer):
@@ -125,11 +135,17 @@ class HinConfirmMatchingSerializer(serializers.Serializer):
         allow_blank=True,
         help_text='Only this exact change, as in the findings\' `value`, e.g. "F (was M)".',
     )
-    reason = serializers.CharField(help_text="One reason for them all: kept with each confirmation, shown to liaison.")
+    reason = serializers.CharField(
+        help_text="One reason for them all: kept with each confirmation, shown to liaison. At most "
+        f"{MAX_REASON_LENGTH:,} characters."
+    )
 
 
 class HinConfirmResultSerializer(serializers.Serializer):
-    confirmed = serializers.IntegerField()
+    confirmed = serializers.IntegerField(
+        help_text="Warnings confirmed by this request; those confirmed before keep their first reason and are "
+        "not counted."
+    )
 
 
 class HinTargetRecordSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from collections_app import services as collection_services
 from collections_app.exports import submission_filename
 from collections_app.models import CURRENT_STATUSES
 from core.errors import ActionRefused
+from core.ids import id_from
 from core.navigation import redirect_back
 from core.pagination import keyset_page
 
@@ -120,11 +121,13 @@ def hin_report(request, pk):
 
 
 def _confirm(request, submission):
-    ids = [int(i) for i in request.POST.getlist("failure") if i.isdigit()]
+    ticked = request.POST.getlist("failure")
     report_url = reverse("hin_report", args=[submission.pk])
-    if not ids:
+    if not ticked:
         messages.error(request, "Tick the warnings you want to confirm, then give the reason.")
         return redirect_back(request, report_url)
+    # Anything that is not an id is no warning of this submission: 0 lets the service refuse it so.
+    ids = [id_from(value) or 0 for value in ticked]
     try:
         confirmed = collection_services.warning_confirm(
             submission=submission, failure_ids=ids, reason=request.POST.get("reason", ""), user=request.user
@@ -134,12 +137,25 @@ def _confirm(request, submission):
     except PermissionDenied as denied:
         messages.error(request, str(denied))
     else:
-        messages.success(
-            request,
-            f"Confirmed {confirmed} warning{'s' if confirmed != 1 else ''} as data quality improvement"
-            f"{'s' if confirmed != 1 else ''}. Later uploads that report the same change for the same record "
-            "stay confirmed.",
-        )
+        before = len(set(ids)) - confirmed
+        if not confirmed:
+            messages.info(
+                request,
+                f"{'Those warnings were' if before != 1 else 'That warning was'} already confirmed: nothing changed. "
+                "A confirmation keeps the reason it was first given.",
+            )
+        else:
+            messages.success(
+                request,
+                f"Confirmed {confirmed} warning{'s' if confirmed != 1 else ''} as data quality improvement"
+                f"{'s' if confirmed != 1 else ''}. Later uploads that report the same change for the same record "
+                "stay confirmed."
+                + (
+                    f" {before} already confirmed keep{'s' if before == 1 else ''} the reason first given."
+                    if before
+                    else ""
+                ),
+            )
     return redirect_back(request, report_url)
 
 

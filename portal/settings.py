@@ -348,6 +348,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Refusals (core.errors.ActionRefused) become {"code", "detail"} answers.
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # An unknown ?format= is 406 (naming the CSV download where there is one), not DRF's 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.PortalNegotiation",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

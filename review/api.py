@@ -303,6 +303,7 @@ class GridView(generics.GenericAPIView):
 
 class CollectionTolerancesView(generics.GenericAPIView):
     serializer_class = RuleToleranceSerializer
+    pagination_class = None  # one row per warning rule, answered whole: the schema must not say paginated
 
     @extend_schema(
         tags=["review"],
@@ -340,8 +341,10 @@ class CollectionToleranceView(generics.GenericAPIView):
     @extend_schema(
         tags=["review"],
         summary="Set a warning rule's tolerance in a collection (liaison)",
-        description="Exactly one of `percent` (of the rule's records) or `count`; 0 means any outstanding "
-        "warning blocks approval. Replaces the rule's default for this collection; audited.",
+        description="Exactly one of `percent` (of the rule's records, 0-100) or `count` (0-"
+        f"{services.MAX_TOLERANCE_COUNT:,} records); 0 means any outstanding warning blocks approval. Replaces the "
+        "rule's default for this collection; audited. Neither (or both) is refused (400, `percent_or_count`): to go "
+        "back to the rule's default, DELETE this tolerance.",
         parameters=[REFERENCE, CODE],
         request=RuleToleranceUpdateSerializer,
         responses={200: RuleToleranceSerializer, 400: REFUSED, 403: LIAISON_ONLY, 404: NOT_FOUND},
@@ -364,3 +367,18 @@ class CollectionToleranceView(generics.GenericAPIView):
     )
     def patch(self, request, reference, code):
         return self.put(request, reference, code)
+
+    @extend_schema(
+        tags=["review"],
+        summary="Reset a warning rule's tolerance in a collection to the rule's default (liaison)",
+        description="Removes the tolerance liaison set for this collection, so the rule's own default applies "
+        "again (`source` default, or none: zero). Audited. Answers the tolerance that now applies; a rule "
+        "already on its default is left as it is (200, nothing audited).",
+        parameters=[REFERENCE, CODE],
+        request=None,
+        responses={200: RuleToleranceSerializer, 400: REFUSED, 403: LIAISON_ONLY, 404: NOT_FOUND},
+    )
+    def delete(self, request, reference, code):
+        collection = get_object_or_404(Collection, reference=reference)
+        services.tolerance_reset(collection=collection, code=code, user=request.user)
+        return Response(RuleToleranceSerializer(self._row(collection, code)).data)

@@ -2,8 +2,11 @@
 
 from rest_framework import serializers
 
+from core.ids import IdField
+
 from .models import Approval, OverrideRequest, Query, QueryMessage, SignOff
 from .selectors import STATES
+from .services import MAX_TOLERANCE_COUNT
 
 
 def _name(user) -> str:
@@ -88,7 +91,7 @@ class QuerySerializer(serializers.ModelSerializer):
 
 
 class QueryCreateSerializer(serializers.Serializer):
-    submission = serializers.IntegerField(help_text="The submission the query is about.")
+    submission = IdField(help_text="The submission the query is about.")
     subject = serializers.CharField(max_length=200)
     body = serializers.CharField()
     rule_code = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -220,4 +223,6 @@ class RuleToleranceUpdateSerializer(serializers.Serializer):
     percent = serializers.DecimalField(
         max_digits=5, decimal_places=2, required=False, allow_null=True, help_text="0-100; 0: any warning blocks."
     )
-    count = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    count = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_TOLERANCE_COUNT, help_text="Number of records."
+    )

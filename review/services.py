@@ -99,6 +99,7 @@ __all__ = [
     "submission_approve",
     "submission_approve_historical",
     "submission_processed_notify",
+    "tolerance_reset",
     "tolerance_set",
 ]
 
@@ -300,27 +301,40 @@ def _reopen_sign_off(provider_id, collection_id, reason: str) -> int:
 # -- tolerances ---------------------------------------------------------------------------------
 
 
-def tolerance_set(*, collection: Collection, code: str, user, percent=None, count=None) -> RuleTolerance:
-    """Liaison sets a warning rule's tolerance for a collection (replacing the rule's default):
-    exactly one of `percent` (of the rule's records, 0-100, at most 2 places) or `count`. Zero
-    means any outstanding warning blocks approval. Audited with the previous value."""
-    permissions.require(permissions.is_liaison(user), "Only Liaison can set a tolerance.")
+MAX_TOLERANCE_COUNT = 10_000_000  # records: more than any submission holds
+
+
+def _warning_rule(collection: Collection, code: str):
     rule = get_rule(code)
     if rule is None or rule.is_error or rule.record_kind != collection.kind:
         raise ActionRefused(
             f"{collection.reference} has no warning rule {code}: only warnings have a tolerance.", code="unknown_rule"
         )
-    if (percent in (None, "")) == (count in (None, "")):
+    return rule
+
+
+def tolerance_set(*, collection: Collection, code: str, user, percent=None, count=None) -> RuleTolerance:
+    """Liaison sets a warning rule's tolerance for a collection (replacing the rule's default):
+    exactly one of `percent` (of the rule's records, 0-100, at most 2 places) or `count` (0 to
+    MAX_TOLERANCE_COUNT). Zero means any outstanding warning blocks approval. Audited with the
+    previous value. tolerance_reset goes back to the rule's default."""
+    permissions.require(permissions.is_liaison(user), "Only Liaison can set a tolerance.")
+    _warning_rule(collection, code)
+    given_percent, given_count = percent not in (None, ""), count not in (None, "")
+    if given_percent and given_count:
         raise ActionRefused(
             "Give either a percentage of records or a number of records, not both.", code="percent_or_count"
         )
-    if percent not in (None, ""):
+    if not given_percent and not given_count:
+        raise ActionRefused("Give a percentage of records or a number of records.", code="percent_or_count")
+    if given_percent:
         try:
             percent = Decimal(str(percent).strip())
         except (InvalidOperation, ValueError):
             raise ActionRefused("Give the percentage as a number, e.g. 2.5.", code="invalid_percent") from None
-        # Refuse rather than round: a stored tolerance must be exactly what liaison meant.
-        if not percent.is_finite() or percent != percent.quantize(selectors.CENT) or not 0 <= percent <= 100:
+        # Refuse rather than round: a stored tolerance must be exactly what liaison meant. The range
+        # first: quantizing a huge number (1E+999999) is itself an error.
+        if not percent.is_finite() or not 0 <= percent <= 100 or percent != percent.quantize(selectors.CENT):
             raise ActionRefused(
                 "The percentage must be from 0 to 100 with at most 2 decimal places.", code="invalid_percent"
             )
@@ -330,8 +344,10 @@ def tolerance_set(*, collection: Collection, code: str, user, percent=None, coun
             count = int(str(count).strip())
         except ValueError:
             raise ActionRefused("Give the number of records as a whole number.", code="invalid_count") from None
-        if count < 0:
-            raise ActionRefused("The number of records cannot be negative.", code="invalid_count")
+        if not 0 <= count <= MAX_TOLERANCE_COUNT:
+            raise ActionRefused(
+                f"The number of records must be from 0 to {MAX_TOLERANCE_COUNT:,}.", code="invalid_count"
+            )
         percent = None
     previous = selectors.tolerance_of(code, selectors.tolerances_for(collection_id=collection.pk))
     with transaction.atomic():
@@ -355,6 +371,28 @@ def tolerance_set(*, collection: Collection, code: str, user, percent=None, coun
             },
         )
     return tolerance
+
+
+def tolerance_reset(*, collection: Collection, code: str, user) -> bool:
+    """Liaison removes the collection's tolerance for a warning rule: the rule's default applies
+    again. Returns whether there was one; resetting a rule already on its default changes nothing
+    and is not audited."""
+    permissions.require(permissions.is_liaison(user), "Only Liaison can reset a tolerance.")
+    _warning_rule(collection, code)
+    with transaction.atomic():
+        stored = selectors.tolerances_for(collection_id=collection.pk).get(code)
+        if not RuleTolerance.objects.filter(collection=collection, code=code).delete()[0]:
+            return False
+        current = selectors.tolerance_of(code, {})  # the rule's default, or zero
+        audit_record(
+            actor=user,
+            action="tolerance.reset",
+            summary=f"Tolerance of check {code} in {collection.reference} reset to the check's default, {current} "
+            f"(was {stored})",
+            collection=collection,
+            details={"code": code, "previous": str(stored), "current": str(current), "current_source": current.source},
+        )
+    return True
 
 
 # -- tolerance overrides -----------------------------------------------------------------------

@@ -87,7 +87,8 @@ class SurveyContactsView(APIView):
         "approval changed since then (no approval then: everything is added). `generated_at` is the time the "
         "answer describes (a minute before the call: an approval shows up in the next poll after that): pass it "
         "as the next `since`. "
-        "CSV (`?format=csv`, not paged; `generated_at` in the X-Generated-At header): one row per graduate, "
+        "CSV (`?format=csv` or `Accept: text/csv`, not paged; `generated_at` in the X-Generated-At header): "
+        "one row per graduate, "
         "columns " + ", ".join(exports.FEED_HEADER) + " (EMAILS joined by '; ', PHONES in order as ELEMENT:E164 "
         "joined by '; '); with `since`: " + ", ".join(exports.CHANGES_HEADER) + ".",
         parameters=FEED_PARAMETERS,
@@ -121,7 +122,9 @@ class SurveyContactsView(APIView):
             )
         generated_at = until.astimezone(UTC).isoformat().replace("+00:00", "Z")
         stamp = until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-        as_csv = request.query_params.get("format") == "csv"
+        # The negotiated renderer, not the query string: `Accept: text/csv` must get the file too (it
+        # used to get the JSON page passed through the CSV renderer).
+        as_csv = request.accepted_renderer.format == CSVRenderer.format
         if since is not None:
             changes = selectors.feed_changes(collection=collection, since=since, until=until)
             if as_csv:

@@ -6,7 +6,8 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from collections_app.models import RuleFailure, SubmissionStatus
+from audit.models import AuditEvent
+from collections_app.models import RuleFailure, SubmissionStatus, WarningConfirmation
 
 from . import test_reports as reports
 
@@ -129,3 +130,57 @@ def test_approval_check_lists_refusals_and_warnings_against_tolerance(api, submi
     )
     warnings = {w["code"]: w for w in api.get(f"/api/v1/submissions/{submission.pk}/approve/").json()["warnings"]}
     assert set(warnings) == {"HIN8"}  # a confirmed warning is no longer outstanding
+
+
+# -- confirming: ids out of range, confirming twice, long reasons ------------------------------
+
+
+def test_confirm_refuses_ids_no_database_could_hold_with_400_not_500(api, submission):
+    """A failure id past 64 bits overflowed the query (500); the list's size is bounded too."""
+    url = f"/api/v1/submissions/{submission.pk}/hin-report/confirm/"
+    warning = RuleFailure.objects.get(submission=submission, code="HIN8")
+    for ids in ([100000000000000000000], [2**63], [0], [-1], [warning.pk, 10**20]):
+        response = api.post(url, {"failures": ids, "reason": "x"}, format="json")
+        assert response.status_code == 400, (ids, response.content)
+        assert "from 1 to 9223372036854775807" in str(response.json()["failures"])
+    # The largest id is an id (nobody's warning here): refused as such.
+    response = api.post(url, {"failures": [2**63 - 1], "reason": "x"}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "not_a_warning"
+    response = api.post(url, {"failures": list(range(1, 1002)), "reason": "x"}, format="json")
+    assert response.status_code == 400 and "1000" in str(response.json()["failures"])
+    assert not WarningConfirmation.objects.exists() and not AuditEvent.objects.filter(action="warning.confirmed")
+
+
+def test_confirming_a_confirmed_warning_again_counts_nothing_and_logs_nothing(api, submission):
+    url = f"/api/v1/submissions/{submission.pk}/hin-report/confirm/"
+    hin8 = RuleFailure.objects.get(submission=submission, code="HIN8")
+    hin5b = RuleFailure.objects.get(submission=submission, code="HIN5b")
+    first = api.post(url, {"failures": [hin8.pk], "reason": "Moved house"}, format="json")
+    assert first.status_code == 200 and first.json() == {"confirmed": 1}
+    again = api.post(url, {"failures": [hin8.pk], "reason": "again"}, format="json")
+    assert again.status_code == 200 and again.json() == {"confirmed": 0}
+    # One new of two: only the new one is counted and logged.
+    both = api.post(url, {"failures": [hin8.pk, hin5b.pk], "reason": "Passport seen"}, format="json")
+    assert both.status_code == 200 and both.json() == {"confirmed": 1}
+    events = AuditEvent.objects.filter(action="warning.confirmed").order_by("pk")
+    assert [e.summary for e in events] == [
+        f"Confirmed 1 warning on submission {submission.pk} as right: Moved house",
+        f"Confirmed 1 warning on submission {submission.pk} as right: Passport seen",
+    ]
+    assert events[1].details["failure_ids"] == [hin5b.pk] and events[1].details["already_confirmed"] == 1
+    reasons = dict(WarningConfirmation.objects.values_list("code", "reason"))
+    assert reasons == {"HIN8": "Moved house", "HIN5b": "Passport seen"}
+
+
+def test_a_confirmation_reason_is_at_most_2000_characters(api, submission):
+    hin8 = RuleFailure.objects.get(submission=submission, code="HIN8")
+    url = f"/api/v1/submissions/{submission.pk}/hin-report/confirm/"
+    matching = f"/api/v1/submissions/{submission.pk}/hin-report/confirm-matching/"
+    for path, body in ((url, {"failures": [hin8.pk]}), (matching, {"report": "D"})):
+        refused = api.post(path, {**body, "reason": "x" * 100_000}, format="json")
+        assert refused.status_code == 400 and refused.json()["code"] == "reason_too_long", refused.content
+        assert "at most 2,000" in refused.json()["detail"]
+        assert api.post(path, {**body, "reason": "x" * 2001}, format="json").json()["code"] == "reason_too_long"
+    assert not WarningConfirmation.objects.exists() and not AuditEvent.objects.filter(action="warning.confirmed")
+    ok = api.post(url, {"failures": [hin8.pk], "reason": " " + "x" * 2000 + " "}, format="json")
+    assert ok.status_code == 200 and ok.json() == {"confirmed": 1}

@@ -168,6 +168,37 @@ def test_confirming_through_the_page(client, provider_user, submission):
     assert "New programme: Cert Physics" in page and "Confirmed" in page
 
 
+def test_the_page_refuses_failure_ids_that_are_no_ids_without_a_500(client, provider_user, submission):
+    """A posted id past 64 bits overflowed the query; "²" passed isdigit() and broke int()."""
+    warning = RuleFailure.objects.get(submission=submission, code="HIN8")
+    client.force_login(provider_user)
+    url = reverse("hin_report", args=[submission.pk])
+    for ids in (["100000000000000000000"], [str(2**63)], ["²"], ["-1"], [str(warning.pk), "100000000000000000000"]):
+        response = client.post(url, {"failure": ids, "reason": "Right"}, follow=True)
+        assert response.status_code == 200
+        assert "Only this submission&#x27;s warnings can be confirmed." in response.content.decode(), ids
+    assert not WarningConfirmation.objects.exists()
+
+
+def test_the_page_says_when_the_ticked_warnings_were_already_confirmed(client, provider_user, submission):
+    hin8 = RuleFailure.objects.get(submission=submission, code="HIN8")
+    hin5b = RuleFailure.objects.get(submission=submission, code="HIN5b")
+    client.force_login(provider_user)
+    url = reverse("hin_report", args=[submission.pk])
+    assert (
+        "Confirmed 1" in client.post(url, {"failure": [hin8.pk], "reason": "Moved house"}, follow=True).content.decode()
+    )
+    page = client.post(url, {"failure": [hin8.pk], "reason": "again"}, follow=True).content.decode()
+    assert "That warning was already confirmed: nothing changed." in page and "Confirmed 1" not in page
+    page = client.post(url, {"failure": [hin8.pk, hin5b.pk], "reason": "Passport seen"}, follow=True)
+    page = page.content.decode()
+    assert "Confirmed 1 warning as data quality improvement." in page
+    assert "1 already confirmed keeps the reason first given." in page
+    assert WarningConfirmation.objects.get(code="HIN8").reason == "Moved house"
+    page = client.post(url, {"failure": [hin8.pk], "reason": "y" * 2001}, follow=True).content.decode()
+    assert "shorten it to at most 2,000" in page
+
+
 def test_errors_and_other_submissions_failures_cannot_be_confirmed(provider_user, submission, other_provider):
     error = RuleFailure.objects.get(submission=submission, code="HIN6")
     with pytest.raises(ActionRefused):

@@ -212,6 +212,9 @@ def _build(rules: ExitStack) -> World:
         rules.enter_context(temporary_rule(code, percent=1))
     for side in (a, b):
         _review(side, liaison=liaison)
+    # The collection's own tolerance for the second rule, as the default (nothing else changes), so
+    # that resetting it to the default (DELETE) has something to remove.
+    review_services.tolerance_set(collection=collection, code=MATRIX_RULES[1], user=liaison, percent=1)
     # Contact details (C23071): rows written as the loader would, with each side's HUSIDs, approved (the
     # survey feed and coverage read them); changes are uploads through the web form.
     contacts = contact_helpers.contact_collection()
@@ -742,6 +745,7 @@ MATRIX: dict[str, Route] = {
         get=API_SIGNED_IN,
         put=(401, 403, 403, 403, Ok(200)),
         patch=(401, 403, 403, 403, Ok(200)),
+        delete=(401, 403, 403, 403, Ok(200)),  # back to the rule's default
         data=lambda w: {"percent": "2"},
         json=True,
     ),

@@ -109,6 +109,16 @@ def test_a_query_on_no_record_is_refused_as_on_the_web(submission, liaison):
     assert not Query.objects.exists()
 
 
+def test_a_query_on_a_submission_id_no_database_could_hold_is_400(submission, liaison):
+    create = {"subject": "Check", "body": "Please check."}
+    for pk in (100000000000000000000, 2**63, 0):
+        response = as_user(liaison).post("/api/v1/queries/", {**create, "submission": pk}, format="json")
+        assert response.status_code == 400, (pk, response.content)
+        assert "from 1 to 9223372036854775807" in response.json()["submission"][0]
+    assert as_user(liaison).post("/api/v1/queries/", {**create, "submission": 2**63 - 1}).status_code == 404
+    assert not Query.objects.exists()
+
+
 def test_sign_off_and_return(provider, collection, submission, approver, provider_user, liaison, other_user):
     url = f"/api/v1/collections/{collection.reference}/providers/{provider.ukprn}/"
     assert as_user(liaison).post(url + "sign-off/").json()["code"] == "not_approved"

@@ -195,6 +195,50 @@ def test_setting_refusals(provider_user, approver, liaison, collection, tst1):
     assert not RuleTolerance.objects.exists() and not AuditEvent.objects.filter(action="tolerance.set").exists()
 
 
+def test_neither_percent_nor_count_says_so_not_both(liaison, collection, tst1):
+    for kw in ({}, {"percent": None, "count": None}, {"percent": "", "count": ""}):
+        with pytest.raises(ActionRefused) as refused:
+            services.tolerance_set(collection=collection, code="TST1", user=liaison, **kw)
+        assert refused.value.code == "percent_or_count"
+        assert refused.value.message == "Give a percentage of records or a number of records."
+    with pytest.raises(ActionRefused, match="not both"):
+        services.tolerance_set(collection=collection, code="TST1", user=liaison, percent=1, count=1)
+
+
+def test_counts_and_percentages_no_column_could_hold_are_refused(liaison, collection, tst1):
+    """A count past the column's range overflowed on saving; a huge percentage broke quantize."""
+
+    def set_(**kw):
+        return lambda: services.tolerance_set(collection=collection, code="TST1", user=liaison, **kw)
+
+    for count in (100000000000000000000, "100000000000000000000", services.MAX_TOLERANCE_COUNT + 1, "9" * 5000):
+        assert refused_code(set_(count=count)) == "invalid_count"
+    for percent in ("1e100000000", "-1e100000000", "Infinity"):
+        assert refused_code(set_(percent=percent)) == "invalid_percent"
+    assert not RuleTolerance.objects.exists()
+    services.tolerance_set(collection=collection, code="TST1", user=liaison, count=services.MAX_TOLERANCE_COUNT)
+    assert RuleTolerance.objects.get(code="TST1").count == 10_000_000
+
+
+def test_reset_goes_back_to_the_rules_default_and_is_audited(provider_user, liaison, collection, tst1):
+    with pytest.raises(PermissionDenied):
+        services.tolerance_reset(collection=collection, code="TST1", user=provider_user)
+    assert refused_code(lambda: services.tolerance_reset(collection=collection, code="NOPE", user=liaison)) == (
+        "unknown_rule"
+    )
+    assert services.tolerance_reset(collection=collection, code="TST1", user=liaison) is False  # nothing to reset
+    services.tolerance_set(collection=collection, code="TST1", count=3, user=liaison)
+    assert services.tolerance_reset(collection=collection, code="TST1", user=liaison) is True
+    assert not RuleTolerance.objects.exists()
+    [row] = [r for r in selectors.collection_tolerances(collection=collection) if r.code == "TST1"]
+    assert (row.tolerance.source, str(row.tolerance)) == ("default", "up to 5% of records")
+    [event] = AuditEvent.objects.filter(action="tolerance.reset")
+    assert event.summary == (
+        "Tolerance of check TST1 in C23051 reset to the check's default, up to 5% of records (was up to 3 records)"
+    )
+    assert event.actor == liaison and event.collection == collection
+
+
 # -- API ---------------------------------------------------------------------------------------
 
 
@@ -229,6 +273,39 @@ def test_api_liaison_sets_provider_reads(provider, provider_user, approver, othe
     assert AuditEvent.objects.filter(action="tolerance.set").count() == 2
 
 
+def test_api_bounds_the_count_and_names_what_is_missing(liaison, collection, tst1):
+    one = f"/api/v1/collections/{collection.reference}/tolerances/TST1/"
+    client = as_user(liaison)
+    for body in ({"count": 100000000000000000000}, {"count": services.MAX_TOLERANCE_COUNT + 1}):
+        response = client.patch(one, body, format="json")
+        assert response.status_code == 400, response.content  # was a 500 (OverflowError)
+        assert "10000000" in response.json()["count"][0]
+    for body in ({}, {"percent": None, "count": None}):
+        response = client.patch(one, body, format="json")
+        assert response.status_code == 400
+        assert response.json() == {
+            "code": "percent_or_count",
+            "detail": "Give a percentage of records or a number of records.",
+        }
+    assert not RuleTolerance.objects.exists()
+
+
+def test_api_delete_resets_to_the_rules_default(provider_user, liaison, collection, tst1):
+    one = f"/api/v1/collections/{collection.reference}/tolerances/TST1/"
+    assert as_user(liaison).put(one, {"count": 3}, format="json").json()["source"] == "collection"
+    assert as_user(provider_user).delete(one).status_code == 403
+    assert RuleTolerance.objects.exists()
+    response = as_user(liaison).delete(one)
+    assert response.status_code == 200
+    assert (response.json()["source"], response.json()["text"]) == ("default", "up to 5% of records")
+    assert not RuleTolerance.objects.exists()
+    again = as_user(liaison).delete(one)  # already the default: the same answer, nothing logged
+    assert again.status_code == 200 and again.json()["source"] == "default"
+    assert AuditEvent.objects.filter(action="tolerance.reset").count() == 1
+    assert as_user(liaison).delete(f"/api/v1/collections/{collection.reference}/tolerances/NOPE/").status_code == 400
+    assert as_user(liaison).delete("/api/v1/collections/C99999/tolerances/TST1/").status_code == 404
+
+
 def test_api_another_provider_cannot_see_the_submissions_tolerance_figures(
     provider, other_provider, liaison, collection, tst1
 ):
@@ -249,7 +326,7 @@ def test_api_another_provider_cannot_see_the_submissions_tolerance_figures(
 def test_openapi_schema_has_the_tolerance_routes():
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
     assert "get" in paths["/api/v1/collections/{reference}/tolerances/"]
-    assert {"get", "put", "patch"} <= set(paths["/api/v1/collections/{reference}/tolerances/{code}/"])
+    assert {"get", "put", "patch", "delete"} <= set(paths["/api/v1/collections/{reference}/tolerances/{code}/"])
 
 
 # -- the screen --------------------------------------------------------------------------------

@@ -11,11 +11,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Role, User
 from collections_app.models import SubmissionStatus
+from core.api import CSVRenderer
 
 from .. import factories
 from .go_data import approve, contact_collection, contact_submission, email, phone
@@ -248,6 +250,53 @@ def test_csv_is_one_row_per_graduate(world, survey_client):
     changes = survey_client.get(FEED.format("C23071") + f"?format=csv&since={since}")
     rows = list(csv.reader(io.StringIO(b"".join(changes.streaming_content).decode("utf-8-sig"))))
     assert rows[0][3] == "CHANGE" and [row[3] for row in rows[1:]] == ["changed", "removed", "added", "changed"]
+
+
+def test_accept_text_csv_gives_the_same_csv_as_format_csv(world, survey_client):
+    """The platform may ask for CSV by header instead of `?format=csv`: the same file either way, never a
+    dump of the JSON page (the CSV renderer used to str() it)."""
+    until = iso(world["now"] - timedelta(minutes=5))  # one moment, so the two answers can be compared
+    since = iso(world["now"] - timedelta(minutes=45))
+    for query in (f"?until={until}", f"?until={until}&since={since}"):
+        by_format = survey_client.get(FEED.format("C23071") + query + "&format=csv")
+        by_header = survey_client.get(FEED.format("C23071") + query, HTTP_ACCEPT="text/csv")
+        assert by_header.status_code == 200, by_header.content
+        assert by_header["Content-Type"] == by_format["Content-Type"]
+        assert by_header["Content-Disposition"] == by_format["Content-Disposition"]
+        assert by_header["X-Generated-At"] == by_format["X-Generated-At"] == until
+        body = b"".join(by_header.streaming_content)
+        assert body == b"".join(by_format.streaming_content)
+        assert body.decode("utf-8-sig").startswith("UKPRN,HUSID,NUMHUS,")
+    # JSON stays the default, and what a browser's Accept gets.
+    assert survey_client.get(FEED.format("C23071"))["Content-Type"] == "application/json"
+    browser = survey_client.get(FEED.format("C23071"), HTTP_ACCEPT="text/html,application/xml;q=0.9,*/*;q=0.8")
+    assert browser["Content-Type"] == "application/json"
+
+
+def test_csv_errors_are_their_sentence(world, survey_client):
+    response = survey_client.get(FEED.format("C99071"), HTTP_ACCEPT="text/csv")
+    assert response.status_code == 404 and response.content == b"No such contact details collection."
+    response = survey_client.get(FEED.format("C23071") + "?since=yesterday", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 400 and response.content.startswith(b"`since` must be")
+
+
+def test_the_csv_renderer_never_writes_a_python_repr():
+    """Anything but an error answer reaching CSVRenderer is a view that did not stream its CSV: 406 and a
+    sentence, not str(data) with a 200."""
+    for data in ({"collection": "C23071", "results": [{"element": "UKMOB"}]}, [{"a": 1}], "text"):
+        response = Response(data)
+        body = CSVRenderer().render(data, "text/csv", {"response": response})
+        assert response.status_code == 406
+        assert b"{" not in body and b"[" not in body and b"'" not in body
+        assert body == b"This answer has no CSV form: ask for application/json."
+    response = Response({"detail": "Not found."}, status=404)
+    assert CSVRenderer().render(response.data, "text/csv", {"response": response}) == b"Not found."
+    assert response.status_code == 404
+    # A validation error keeps its status and reads as its messages.
+    response = Response({"sort": ["Not a valid choice."], "page": ["Too big.", "Not a number."]}, status=400)
+    body = CSVRenderer().render(response.data, "text/csv", {"response": response})
+    assert (response.status_code, body) == (400, b"sort: Not a valid choice.\npage: Too big. Not a number.")
+    assert CSVRenderer().render(None, "text/csv", {"response": Response(status=204)}) == b""
 
 
 def test_unknown_or_student_record_reference_is_404(world, survey_client):
