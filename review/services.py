@@ -104,10 +104,17 @@ __all__ = [
 ]
 
 
-def _require_text(value: str, message: str, code: str) -> str:
+# Free text people write here (justifications, query messages) goes into emails and the audit log:
+# long enough for any explanation, short enough that a pasted file is refused, not stored.
+MAX_TEXT = 10_000
+
+
+def _require_text(value: str, message: str, code: str, *, limit: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if not value:
         raise ActionRefused(message, code=code)
+    if len(value) > limit:
+        raise ActionRefused(f"That is {len(value):,} characters; keep it to {limit:,}.", code="too_long")
     return value
 
 
@@ -579,7 +586,7 @@ def query_raise(
     """Liaison raises a query on a submission, optionally pinned to a rule or a record (HUSID/NUMHUS,
     which must be one of the submission's records)."""
     permissions.require(permissions.is_liaison(user), "Only Liaison can raise a query.")
-    subject = _require_text(subject, "Give the query a subject.", "subject_required")
+    subject = _require_text(subject, "Give the query a subject.", "subject_required", limit=200)
     body = _require_text(body, "Write the query: say what the provider should check.", "body_required")
     husid, numhus = _query_record(submission=submission, husid=husid, numhus=numhus)
     rule_code = (rule_code or "").strip()
@@ -594,7 +601,7 @@ def query_raise(
             provider_id=submission.provider_id,
             collection_id=submission.collection_id,
             kind=kind,
-            subject=subject[:200],
+            subject=subject,
             rule_code=rule_code,
             husid=husid,
             numhus=numhus,

@@ -365,3 +365,22 @@ def test_a_query_names_a_rule_that_exists_or_is_refused(provider, liaison, colle
     assert not Query.objects.exists()
     assert raise_on(" SR.HIN.01 ").rule_code == "SR.HIN.01"
     assert raise_on("").rule_code == ""
+
+
+def test_query_text_is_bounded_not_stored_whatever_its_size(provider, provider_user, liaison, collection):
+    """A pasted file as a query message went into the database, the emails and the audit log; a
+    long subject was cut to 200 characters without a word."""
+    submission = make_submission(provider, collection)
+    raise_it = lambda subject, body: services.query_raise(  # noqa: E731
+        submission=submission, user=liaison, subject=subject, body=body
+    )
+    assert refused_code(lambda: raise_it("s" * 201, "b")) == "too_long"
+    assert refused_code(lambda: raise_it("s", "b" * 10_001)) == "too_long"
+    assert not Query.objects.exists()
+    query = raise_it("s" * 200, "b" * 10_000)
+    assert len(query.subject) == 200
+    respond = lambda body: services.query_respond(query=query, user=provider_user, body=body)  # noqa: E731
+    assert refused_code(lambda: respond("r" * 10_001)) == "too_long"
+    with pytest.raises(ActionRefused) as refused:
+        respond("r" * 10_001)
+    assert refused.value.message == "That is 10,001 characters; keep it to 10,000."
