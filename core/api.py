@@ -3,7 +3,10 @@ refusals into them, pagination, CSV download negotiation (core.negotiation), and
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import is_jsonschema_compliant
 from drf_spectacular.utils import OpenApiResponse
@@ -24,14 +27,22 @@ def problem(http_status: int, code: str, detail: str) -> Response:
     return Response({"code": code, "detail": detail}, status=http_status)
 
 
+# get_object_or_404's words name the model class ("No OverrideRequest matches the given query.").
+_MODEL_NOT_FOUND = re.compile(r"^No (?P<model>[A-Za-z]+) matches the given query\.$")
+
+
 def exception_handler(exc, context):
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: a refused action is a problem answer with its code and
     sentence (views just let ActionRefused propagate); a role refusal from a service
-    (permissions.require) is 403 with its message; everything else as DRF answers it."""
+    (permissions.require) is 403 with its message; a 404 says "No such <thing>." whichever helper
+    raised it; everything else as DRF answers it."""
     if isinstance(exc, ActionRefused):
         return problem(exc.http_status, exc.code, exc.message)
     if isinstance(exc, PermissionDenied) and str(exc):
         return problem(403, "forbidden", str(exc))
+    if isinstance(exc, Http404) and (named := _MODEL_NOT_FOUND.match(str(exc))):
+        thing = re.sub(r"(?<!^)(?=[A-Z])", " ", named["model"]).lower()
+        exc = Http404(f"No such {thing}.")
     return drf_exception_handler(exc, context)
 
 

@@ -430,3 +430,18 @@ def test_browsable_api_renders(path, liaison, own_submission):
     response = client_for(liaison).get(API + path.format(id=own_submission.pk), HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert b"<html" in response.content
+
+
+def test_a_404_says_no_such_thing_in_the_same_words_whichever_lookup_raised_it(provider_user):
+    """get_object_or_404 said "No Submission matches the given query." where other views said
+    "No such submission." for the same resource."""
+    client = APIClient()
+    client.force_authenticate(provider_user)
+    for path, detail in (
+        ("/api/v1/submissions/999999/", "No such submission."),
+        ("/api/v1/submissions/999999/failures/", "No such submission."),
+        ("/api/v1/submissions/999999/failures.csv", "No such submission."),
+        ("/api/v1/queries/999999/", "No such query."),
+    ):
+        response = client.get(path, HTTP_ACCEPT="application/json")
+        assert (response.status_code, response.json()["detail"]) == (404, detail), path
