@@ -223,6 +223,13 @@ def collection_tolerances(request, reference):
     if request.method == "POST":
         permissions.require(permissions.is_liaison(request.user), "Only Liaison can set a tolerance.")
         code = request.POST.get("code", "")
+        if request.POST.get("reset"):
+            _attempt(
+                request,
+                lambda: services.tolerance_reset(collection=collection, code=code, user=request.user),
+                f"Tolerance of check {code} is back to the check's default.",
+            )
+            return redirect("collection_tolerances", reference=reference)
         value = request.POST.get("value", "").strip()
         by_count = request.POST.get("unit") == "count"
         _attempt(

@@ -354,6 +354,14 @@ def test_screen_liaison_changes_provider_reads(client, provider_user, liaison, c
     response = client.post(url, {"code": "TST1", "value": "4", "unit": "count"}, follow=True)
     assert "up to 4 records" in response.content.decode()
     assert RuleTolerance.objects.get(code="TST1").count == 4
+    # Back to the check's default, from the page too (only where liaison set one).
+    assert response.content.decode().count('name="reset"') == 1
+    response = client.post(url, {"code": "TST1", "reset": "1"}, follow=True)
+    page = response.content.decode()
+    assert "Tolerance of check TST1 is back to the check&#x27;s default." in page
+    assert not RuleTolerance.objects.filter(code="TST1").exists() and 'name="reset"' not in page
+    client.force_login(provider_user)
+    assert client.post(url, {"code": "TST1", "reset": "1"}).status_code == 403
 
 
 def test_submission_page_says_zero_tolerance_blocks_instead_of_none(client, provider, provider_user, collection):
