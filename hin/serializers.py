@@ -13,6 +13,20 @@ from .selectors import REPORT_LETTERS, REPORTS, HinFinding, HinRecord, check_lab
 CHECKS = sorted({check_label(code) for report in REPORTS for code in report.codes})
 
 
+def _field_filter() -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, help_text="Only findings about this field, e.g. POSTCODE."
+    )
+
+
+def _change_filter() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text='Only this exact change, as in the findings\' `value`, e.g. "F (was M)".',
+    )
+
+
 class HinReportFilterSerializer(serializers.Serializer):
     """Query parameters of the HIN report and its CSV download."""
 
@@ -25,14 +39,8 @@ class HinReportFilterSerializer(serializers.Serializer):
         help_text="true: confirmed warnings only; false: findings not confirmed (warnings and every error).",
     )
     husid = serializers.CharField(required=False, help_text="Only findings whose HUSID starts with this.")
-    field = serializers.CharField(
-        required=False, allow_blank=True, help_text="Only findings about this field, e.g. POSTCODE."
-    )
-    value = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text='Only this exact change, as in the findings\' `value`, e.g. "F (was M)".',
-    )
+    field = _field_filter()
+    value = _change_filter()
 
 
 class HinRecordSerializer(serializers.Serializer):
@@ -127,14 +135,8 @@ class HinConfirmMatchingSerializer(serializers.Serializer):
         "only, so there is nothing to confirm (400).",
     )
     husid = serializers.CharField(required=False, allow_blank=True, help_text="Only HUSIDs starting with this.")
-    field = serializers.CharField(
-        required=False, allow_blank=True, help_text="Only findings about this field, e.g. POSTCODE."
-    )
-    value = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text='Only this exact change, as in the findings\' `value`, e.g. "F (was M)".',
-    )
+    field = _field_filter()
+    value = _change_filter()
     reason = serializers.CharField(
         help_text="One reason for them all: kept with each confirmation, shown to liaison. At most "
         f"{MAX_REASON_LENGTH:,} characters."

@@ -646,26 +646,18 @@ def _query_move(*, query: Query, user, body: str, kind: str, from_statuses, to_s
             submission=query.submission,
             details={"query": query.pk},
         )
-        if kind == QueryMessageKind.RESPONSE:
+        # A response goes to the liaison who raised the query; a reopened query waits for the provider
+        # again (and may block approval): it goes to whoever a raised one goes to.
+        recipients = {
+            QueryMessageKind.RESPONSE: ("query_answered", lambda: [query.raised_by]),
+            QueryMessageKind.REOPENED: ("query_reopened", lambda: notifications.provider_staff(query.provider_id)),
+        }
+        if kind in recipients:
+            notice, users = recipients[kind]
             notifications.notify(
-                kind="query_answered",
-                key=f"query-answered:{message.pk}",
-                users=[query.raised_by],
-                context={
-                    "query": query,
-                    "message": message,
-                    "provider": query.provider,
-                    "collection": query.collection,
-                },
-                path=reverse("query_detail", args=[query.pk]),
-                submission=query.submission,
-            )
-        elif kind == QueryMessageKind.REOPENED:
-            # The query waits for the provider again (and may block approval): tell whoever a raised one tells.
-            notifications.notify(
-                kind="query_reopened",
-                key=f"query-reopened:{message.pk}",
-                users=notifications.provider_staff(query.provider_id),
+                kind=notice,
+                key=f"{notice.replace('_', '-')}:{message.pk}",
+                users=users(),
                 context={
                     "query": query,
                     "message": message,
